@@ -1,0 +1,30 @@
+/**
+ * Named defaults. Every limit that protects the node lives here.
+ */
+
+/** Default wall-clock limit of a task when its `meta.time` is absent (ms). */
+export const DEFAULT_TASK_TIME_MS = 60_000
+
+/** Largest `meta.time` a workflow may ask for (ms): one hour. */
+export const MAX_TASK_TIME_MS = 3_600_000
+
+/** Largest workflow file read (bytes). */
+export const MAX_WORKFLOW_BYTES = 16 * 1024 * 1024
+
+/** Most tasks one workflow may hold. */
+export const MAX_WORKFLOW_TASKS = 100_000
+
+/** Largest Wasm module loaded for execution (bytes). */
+export const MAX_MODULE_BYTES = 64 * 1024 * 1024
+
+/** Largest file or block resolved into a task argument (bytes). */
+export const MAX_ARGUMENT_BYTES = 256 * 1024 * 1024
+
+/** Largest single raw block `ipvm add --raw` creates (bytes), the IPFS block-size convention. */
+export const MAX_RAW_BLOCK_BYTES = 2 * 1024 * 1024
+
+/** Compiled modules a worker keeps, by CID. */
+export const WORKER_MODULE_CACHE_SIZE = 32
+
+/** Most validation issues reported for one workflow before the rest are summarised. */
+export const MAX_REPORTED_ISSUES = 50

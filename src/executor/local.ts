@@ -1,0 +1,99 @@
+/**
+ * The local executor: resolves a task's links to bytes from the repository
+ * and runs it in the Wasm worker pool (started on first use, so a fully
+ * memoized workflow starts no threads at all).
+ */
+import { CID } from 'multiformats/cid'
+import { BlockNotFoundError, InputError, TaskError } from '../errors.js'
+import { MAX_ARGUMENT_BYTES, MAX_MODULE_BYTES, DEFAULT_TASK_TIME_MS } from '../constants.js'
+import { readBytes } from '../store/unixfs.js'
+import { WasmPool, defaultThreads } from '../wasm/pool.js'
+import type { Blocks } from '../store/interface.js'
+import type { IpldValue } from '../model/types.js'
+import type { WasmArgument } from '../wasm/abi.js'
+import type { WasmPoolInit } from '../wasm/pool.js'
+import type { Executor, ExecutionTask, ExecutionResult } from './interface.js'
+
+/** Options of {@link LocalExecutor}. */
+export interface LocalExecutorInit extends WasmPoolInit {
+  /** Wall-clock limit for tasks whose `meta.time` is absent (ms). @default 60000 */
+  defaultTimeMs?: number
+}
+
+/** Runs tasks on this machine's worker pool. */
+export class LocalExecutor implements Executor {
+  private pool: WasmPool | undefined
+  private stopped = false
+
+  constructor (private readonly blocks: Blocks, private readonly init: LocalExecutorInit = {}) {}
+
+  /** Worker threads the pool has (or will have once started). */
+  get threads (): number {
+    return this.init.threads ?? defaultThreads()
+  }
+
+  /** The worker pool, created on first use. */
+  private workers (): WasmPool {
+    if (this.stopped) throw new TaskError('Aborted', 'the executor is stopped')
+    this.pool ??= new WasmPool(this.init)
+    return this.pool
+  }
+
+  async execute (task: ExecutionTask, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+    try {
+      if (!await this.blocks.has(task.module)) {
+        throw new TaskError('ModuleNotFound', `module ${task.module} is not in the store; add it with \`ipvm add FILE\``, { module: task.module.toString() })
+      }
+      const args = await Promise.all(task.args.map(async (arg, i) => await this.resolveLinks(arg, i, options.signal)))
+      const outcome = await this.workers().run({
+        moduleCid: task.module,
+        loadModule: async () => await this.loadModule(task.module),
+        func: task.func,
+        args,
+        timeoutMs: task.meta.time ?? this.init.defaultTimeMs ?? DEFAULT_TASK_TIME_MS,
+        signal: options.signal
+      })
+      const out = 'ok' in outcome ? { ok: outcome.ok as IpldValue } : { error: outcome.error }
+      return { out, durationMs: outcome.durationMs, fuel: null }
+    } catch (err) {
+      return { out: { error: asTaskError(err, task).toValue() }, durationMs: 0, fuel: null }
+    }
+  }
+
+  private async loadModule (module: CID): Promise<Uint8Array> {
+    try {
+      return await readBytes(this.blocks, module, { maxBytes: MAX_MODULE_BYTES, what: 'module' })
+    } catch (err) {
+      if (err instanceof InputError) throw new TaskError('InvalidModule', err.message, { module: module.toString() })
+      throw err
+    }
+  }
+
+  /** Replaces every link in an argument by the bytes it names (a file for UnixFS CIDs). */
+  private async resolveLinks (value: IpldValue, index: number, signal?: AbortSignal): Promise<WasmArgument> {
+    const cid = CID.asCID(value)
+    if (cid !== null) return await readBytes(this.blocks, cid, { maxBytes: MAX_ARGUMENT_BYTES, what: `argument ${index}`, signal })
+    if (Array.isArray(value)) return await Promise.all(value.map(async item => await this.resolveLinks(item, index, signal)))
+    if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+      const out: { [key: string]: WasmArgument } = {}
+      for (const [key, item] of Object.entries(value)) out[key] = await this.resolveLinks(item, index, signal)
+      return out
+    }
+    return value
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    await this.pool?.stop()
+  }
+}
+
+function asTaskError (err: unknown, task: ExecutionTask): TaskError {
+  if (err instanceof TaskError) return err
+  if (err instanceof BlockNotFoundError) {
+    const isModule = err.cid === task.module.toString()
+    return new TaskError(isModule ? 'ModuleNotFound' : 'BlockNotFound', err.message, { cid: err.cid })
+  }
+  if (err instanceof InputError) return new TaskError('ArgumentError', err.message)
+  return new TaskError('WorkerCrashed', `running ${task.func} failed: ${(err as Error).message}`)
+}

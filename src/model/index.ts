@@ -1,0 +1,5 @@
+export * from './block.js'
+export * from './instruction.js'
+export * from './receipt.js'
+export * from './dag-json.js'
+export type * from './types.js'

@@ -1,0 +1,3 @@
+export * from './pool.js'
+export * from './module-info.js'
+export * from './abi.js'

@@ -1,0 +1,128 @@
+/**
+ * A Piscina pool of Wasm workers. The sandbox (validation, metering,
+ * determinism) plugs in inside the worker; this class owns threads, module
+ * distribution and the hard per-task timeout.
+ */
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import { TaskError } from '../errors.js'
+import type { CID } from 'multiformats/cid'
+import type { TaskErrorValue } from '../errors.js'
+import type { RunRequest, RunResponse } from './worker.js'
+import type { WasmArgument, WasmResult } from './abi.js'
+
+/** Worker threads used when none are asked for: the CPUs, at most 4. */
+export function defaultThreads (): number {
+  return Math.min(availableParallelism(), 4)
+}
+
+/** Options of {@link WasmPool}. */
+export interface WasmPoolInit {
+  /** Worker threads. @default min(availableParallelism(), 4) */
+  threads?: number
+  /** Heap limit of each worker's JS heap, in MiB; a worker over it is replaced, the node survives. @default 512 */
+  maxWorkerHeapMb?: number
+}
+
+/** One `wasm/run` task for the pool. */
+export interface WasmTask {
+  moduleCid: CID
+  /** Reads the module's bytes; called only when a worker does not have the module yet. */
+  loadModule: () => Promise<Uint8Array>
+  func: string
+  args: WasmArgument[]
+  /** Hard wall-clock limit: past it the worker is terminated and replaced. */
+  timeoutMs: number
+  signal?: AbortSignal
+}
+
+/** What a task produced: exactly one of `ok` or `error`, and the time it ran in the worker. */
+export type WasmOutcome =
+  | { ok: WasmResult, durationMs: number }
+  | { error: TaskErrorValue, durationMs: number }
+
+/**
+ * The worker pool. Safe to `stop` twice; `run` after `stop` rejects.
+ *
+ * @example
+ * ```ts
+ * const pool = new WasmPool({ threads: 2 })
+ * const out = await pool.run({ moduleCid, loadModule, func: 'add', args: [1, 2], timeoutMs: 1000 })
+ * await pool.stop()
+ * ```
+ */
+export class WasmPool {
+  readonly threads: number
+  private readonly piscina: Piscina<RunRequest, RunResponse>
+  /** Modules already sent to some worker: later tasks omit the bytes, a worker that lacks them asks. */
+  private readonly sentModules = new Set<string>()
+  private stopped = false
+
+  constructor (init: WasmPoolInit = {}) {
+    const threads = init.threads ?? defaultThreads()
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError('threads must be an integer from 1 to 256')
+    const heap = init.maxWorkerHeapMb ?? 512
+    if (!Number.isInteger(heap) || heap < 16) throw new RangeError('maxWorkerHeapMb must be an integer of at least 16')
+    this.threads = threads
+    this.piscina = new Piscina<RunRequest, RunResponse>({
+      filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      recordTiming: false,
+      resourceLimits: { maxOldGenerationSizeMb: heap }
+    })
+    // A worker that dies (terminated on timeout, out of heap) is replaced by Piscina; its error is reported on the task.
+    this.piscina.on('error', () => {})
+  }
+
+  /** Runs one task. Never throws for task failures: they come back as `{ error }`. */
+  async run (task: WasmTask): Promise<WasmOutcome> {
+    if (this.stopped) throw new TaskError('Aborted', 'the worker pool is stopped')
+    const moduleCid = task.moduleCid.toString()
+    const request: RunRequest = { moduleCid, func: task.func, args: task.args }
+    if (!this.sentModules.has(moduleCid)) {
+      request.moduleBytes = await task.loadModule()
+      this.sentModules.add(moduleCid)
+    }
+    let response = await this.dispatch(request, task)
+    if ('status' in response && response.status === 'need-module') {
+      request.moduleBytes = await task.loadModule()
+      response = await this.dispatch(request, task)
+    }
+    if ('status' in response) {
+      if (response.status === 'ok') return { ok: response.value, durationMs: response.durationMs }
+      if (response.status === 'error') return { error: response.error, durationMs: response.durationMs }
+      return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), durationMs: 0 }
+    }
+    return response
+  }
+
+  private async dispatch (request: RunRequest, task: WasmTask): Promise<RunResponse | WasmOutcome> {
+    const controller = new AbortController()
+    const started = performance.now()
+    const timer = setTimeout(() => controller.abort(new TaskError('Timeout', `${task.func} ran past its time limit of ${task.timeoutMs} ms and was stopped`, { func: task.func, limitMs: task.timeoutMs })), task.timeoutMs)
+    const onAbort = (): void => controller.abort(new TaskError('Aborted', `${task.func} was aborted`, { func: task.func }))
+    task.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      if (task.signal?.aborted === true) onAbort()
+      return await this.piscina.run(request, { signal: controller.signal })
+    } catch (err) {
+      const durationMs = performance.now() - started
+      const reason: unknown = controller.signal.reason
+      if (controller.signal.aborted && reason instanceof TaskError) return { error: reason.toValue(), durationMs }
+      return { error: new TaskError('WorkerCrashed', `the worker running ${task.func} stopped: ${(err as Error).message}`, { func: task.func }).toValue(), durationMs }
+    } finally {
+      clearTimeout(timer)
+      task.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Terminates the workers. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await this.piscina.destroy()
+  }
+}

@@ -1,0 +1,5 @@
+export type * from './types.js'
+export * from './parse.js'
+export * from './plan.js'
+export * from './promises.js'
+export * from './run.js'
