@@ -115,8 +115,11 @@ function checkMeta (value: unknown, path: string, issues: Issues): TaskMeta {
   }
   const { fuel, memory, time } = value
   if (fuel !== undefined) {
-    if ((typeof fuel === 'number' && Number.isInteger(fuel) && fuel >= 0) || (typeof fuel === 'bigint' && fuel >= 0n && fuel <= U64_MAX)) meta.fuel = fuel
-    else issues.add(`${path}.fuel`, 'fuel must be a non-negative integer (at most 2^64-1)')
+    // Homestar writes u64::MAX as 18446744073709552000 (2^64 after a float round trip):
+    // any integer from 2^64-1 up means "the most fuel there is".
+    const whole = typeof fuel === 'bigint' ? fuel : typeof fuel === 'number' && Number.isInteger(fuel) ? BigInt(fuel) : undefined
+    if (whole === undefined || whole < 0n) issues.add(`${path}.fuel`, 'fuel must be a non-negative integer')
+    else meta.fuel = whole >= U64_MAX ? U64_MAX : typeof fuel === 'number' && Number.isSafeInteger(fuel) ? fuel : whole
   }
   if (memory !== undefined) {
     if (typeof memory === 'number' && Number.isSafeInteger(memory) && memory > 0) meta.memory = memory
