@@ -39,14 +39,20 @@ function unixfsBlockstore (blocks: Blocks): any {
  * balanced layout with 174 links a node: the defaults of `ipfs add --cid-version 1`).
  */
 export async function addFile (blocks: Blocks, path: string, options: AbortOptions = {}): Promise<AddedFile> {
-  const source = { content: createReadStream(path) }
   try {
-    let last: { cid: CID, size: bigint } | undefined
-    for await (const entry of importer([source], unixfsBlockstore(blocks), { cidVersion: 1, signal: options.signal } as any)) {
-      last = { cid: CID.asCID(entry.cid) as CID, size: entry.size }
+    let size = 0
+    const content = (async function * () {
+      for await (const chunk of createReadStream(path)) {
+        size += (chunk as Buffer).byteLength
+        yield chunk as Uint8Array
+      }
+    })()
+    let cid: CID | undefined
+    for await (const entry of importer([{ content }], unixfsBlockstore(blocks), { cidVersion: 1, signal: options.signal } as any)) {
+      cid = CID.asCID(entry.cid) ?? undefined
     }
-    if (last === undefined) throw new InputError(`nothing was imported from ${path}`)
-    return { cid: last.cid, size: Number(last.size) }
+    if (cid === undefined) throw new InputError(`nothing was imported from ${path}`)
+    return { cid, size }
   } catch (err) {
     throw asInputError(err, path)
   }

@@ -57,6 +57,7 @@ export class WasmPool {
   private readonly piscina: Piscina<RunRequest, RunResponse>
   /** Modules already sent to some worker: later tasks omit the bytes, a worker that lacks them asks. */
   private readonly sentModules = new Set<string>()
+  private readonly loading = new Map<string, Promise<Uint8Array>>()
   private stopped = false
 
   constructor (init: WasmPoolInit = {}) {
@@ -83,12 +84,13 @@ export class WasmPool {
     const moduleCid = task.moduleCid.toString()
     const request: RunRequest = { moduleCid, func: task.func, args: task.args }
     if (!this.sentModules.has(moduleCid)) {
-      request.moduleBytes = await task.loadModule()
+      // Marked before the await, so concurrent first tasks do not all send the bytes.
       this.sentModules.add(moduleCid)
+      request.moduleBytes = await this.load(moduleCid, task)
     }
     let response = await this.dispatch(request, task)
     if ('status' in response && response.status === 'need-module') {
-      request.moduleBytes = await task.loadModule()
+      request.moduleBytes = await this.load(moduleCid, task)
       response = await this.dispatch(request, task)
     }
     if ('status' in response) {
@@ -97,6 +99,21 @@ export class WasmPool {
       return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), durationMs: 0 }
     }
     return response
+  }
+
+  /** Reads a module's bytes, sharing one read among tasks that ask at once. */
+  private async load (moduleCid: string, task: WasmTask): Promise<Uint8Array> {
+    let pending = this.loading.get(moduleCid)
+    if (pending === undefined) {
+      pending = task.loadModule().finally(() => this.loading.delete(moduleCid))
+      this.loading.set(moduleCid, pending)
+    }
+    try {
+      return await pending
+    } catch (err) {
+      this.sentModules.delete(moduleCid)
+      throw err
+    }
   }
 
   private async dispatch (request: RunRequest, task: WasmTask): Promise<RunResponse | WasmOutcome> {

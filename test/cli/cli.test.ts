@@ -1,0 +1,149 @@
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { writeFile, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as dagJson from '@ipld/dag-json'
+import { tempDir } from '../helpers.js'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const bin = join(root, 'dist/src/cli/bin.js')
+const example = (path: string): string => join(root, 'examples', path)
+
+interface Result { code: number, stdout: string, stderr: string }
+
+async function ipvm (args: string[], home: string): Promise<Result> {
+  return await new Promise(resolve => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, IPVM_HOME: home, NO_COLOR: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
+    })
+  })
+}
+
+/** No stack trace ever reaches a user. */
+function assertClean (result: Result): void {
+  assert.doesNotMatch(result.stderr + result.stdout, /\n\s+at .+:\d+:\d+/, 'printed a stack trace')
+}
+
+const expected = JSON.parse(await readFile(example('workflows/expected.json'), 'utf8')) as Record<string, Array<number | string>>
+
+test('add, run (twice), receipt: the README walk-through', async t => {
+  const home = await tempDir(t)
+  const added = await ipvm(['add', example('build/arith.wasm'), example('build/text.wasm'), example('build/hashchain.wasm'), example('data/essay.txt')], home)
+  assert.equal(added.code, 0, added.stderr)
+  assert.match(added.stdout, /^added bafkrei\w+ .*arith\.wasm \(\d+ bytes\)$/m)
+
+  const first = await ipvm(['run', example('workflows/arith.json')], home)
+  assert.equal(first.code, 0, first.stderr)
+  assert.match(first.stdout, /#\s+task\s+InID\s+status\s+result\s+fuel\/time\s+cached/)
+  assert.match(first.stdout, /5 tasks, 5 ok, 0 cached, 5 executed/)
+  assert.match(first.stdout, /add_one\s+bafyrei\w+\s+ok\s+21/)
+
+  const second = await ipvm(['run', example('workflows/arith.json'), '--json'], home)
+  assert.equal(second.code, 0)
+  const report = JSON.parse(second.stdout)
+  assert.equal(report.ok, true)
+  assert.equal(report.executed, 0)
+  assert.equal(report.cached, 5)
+  assert.deepEqual(report.tasks.map((task: any) => task.out.ok), expected['arith.json'])
+  assert.ok(report.tasks.every((task: any) => task.cached === true && /^bafyrei/.test(task.receipt) && /^bafyrei/.test(task.outcomeDigest)))
+
+  const shown = await ipvm(['receipt', report.tasks[4].instruction], home)
+  assert.equal(shown.code, 0, shown.stderr)
+  const receipt = JSON.parse(shown.stdout)
+  assert.deepEqual(receipt.out, { ok: 63 })
+  assert.match(receipt.ran['/'], /^bafyrei/)
+  assert.deepEqual(receipt.fx, { fork: [] })
+
+  const withInvocation = JSON.parse((await ipvm(['receipt', '--invocation', report.tasks[0].instruction], home)).stdout)
+  assert.equal(withInvocation.invocation.task.run['/'], report.tasks[0].instruction)
+
+  // The file-input pipeline: exact i64 values across modules.
+  const text = await ipvm(['run', '--json', example('workflows/text.json')], home)
+  assert.equal(text.code, 0, text.stderr)
+  // DAG-JSON keeps every digit of the i64 results (JSON.parse would round them).
+  const values = dagJson.decode<any>(new TextEncoder().encode(text.stdout)).tasks.map((task: any) => task.out.ok)
+  assert.deepEqual(values.map(String), expected['text.json']?.map(String))
+  assert.equal(typeof values[2], 'bigint')
+})
+
+test('a missing module fails its task, names the CID and exits 1', async t => {
+  const home = await tempDir(t)
+  const result = await ipvm(['run', example('workflows/arith.json')], home)
+  assert.equal(result.code, 1)
+  assertClean(result)
+  assert.match(result.stdout, /ModuleNotFound: module bafkrei\w+ is not in the store; add it with `ipvm add FILE`/)
+  assert.match(result.stdout, /5 failed/)
+})
+
+test('invalid workflows exit 2 with the JSON path of the problem', async t => {
+  const home = await tempDir(t)
+  const dir = await tempDir(t)
+  const cases: Array<[string, RegExp]> = [
+    ['{"tasks": [ {"run": } ]}', /not valid JSON at line 1, column \d+/],
+    ['{"tasks": [{"run": {"rsc": "ipfs://bafkreid5a4tieythwmatz36cnoapkrxsrgldsz4cpcrvgkn6uugo7r4zyq", "op": "wasm/go", "input": {"func": "f"}}}]}', /tasks\[0\]\.run\.op: unknown op "wasm\/go"/],
+    ['{"tasks": [{"run": {"rsc": "ipfs://nope", "op": "wasm/run", "input": {"func": "f"}}}]}', /tasks\[0\]\.run\.rsc: "ipfs:\/\/nope" is not/],
+    ['[1, 2]', /a workflow is a map/]
+  ]
+  for (const [content, message] of cases) {
+    const file = join(dir, 'bad.json')
+    await writeFile(file, content)
+    const result = await ipvm(['run', file], home)
+    assert.equal(result.code, 2, content)
+    assertClean(result)
+    assert.match(result.stderr, message)
+  }
+  const missing = await ipvm(['run', join(dir, 'missing.json')], home)
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /cannot read workflow .*missing\.json: no such file/)
+})
+
+test('usage errors: unknown command, unknown flag, missing argument, bad CID', async t => {
+  const home = await tempDir(t)
+  const cases: Array<[string[], number, RegExp]> = [
+    [['frobnicate'], 2, /unknown command "frobnicate"/],
+    [['run', '--turbo', 'x.json'], 2, /Unknown option '--turbo'.*ipvm run --help/],
+    [['run'], 2, /needs exactly one WORKFLOW/],
+    [['run', 'x.json', '--workers', 'many'], 2, /--workers must be an integer/],
+    [['add'], 2, /at least one FILE/],
+    [['receipt', 'not-a-cid'], 2, /is not a CID/],
+    [['receipt', 'bafyreiairz26wffhgze6slc6vh3gz3b3c4uuy2yl6dhalatu5ml6teshqm'], 1, /no receipt for bafyrei/]
+  ]
+  for (const [args, code, message] of cases) {
+    const result = await ipvm(args, home)
+    assert.equal(result.code, code, args.join(' '))
+    assertClean(result)
+    assert.match(result.stderr, message, args.join(' '))
+  }
+})
+
+test('add keeps going past a bad file and exits 1; --raw refuses files over 2 MiB', async t => {
+  const home = await tempDir(t)
+  const dir = await tempDir(t)
+  const big = join(dir, 'big.bin')
+  await writeFile(big, new Uint8Array(3 * 1024 * 1024))
+  const result = await ipvm(['add', '--json', join(dir, 'nope.txt'), example('data/essay.txt')], home)
+  assert.equal(result.code, 1)
+  const out = JSON.parse(result.stdout)
+  assert.equal(out.added.length, 1)
+  assert.equal(out.failed[0].error.includes('no such file'), true)
+  const raw = await ipvm(['add', '--raw', big], home)
+  assert.equal(raw.code, 1)
+  assert.match(raw.stderr, /over|holds at most/)
+  const quiet = await ipvm(['add', '-q', big], home)
+  assert.match(quiet.stdout, /^bafybei\w+\n$/)
+})
+
+test('--help and --version', async t => {
+  const home = await tempDir(t)
+  const help = await ipvm(['--help'], home)
+  assert.equal(help.code, 0)
+  for (const command of ['run', 'add', 'receipt']) {
+    assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
+    const own = await ipvm([command, '--help'], home)
+    assert.equal(own.code, 0)
+    assert.match(own.stdout, new RegExp(`^Usage: ipvm ${command}`))
+  }
+  assert.match((await ipvm(['--version'], home)).stdout, /^ipvm \d+\.\d+\.\d+/)
+})
