@@ -26,6 +26,12 @@ export interface Receipts {
   put(instructionCids: CID[], receiptCid: CID): Promise<void>
 }
 
+/** Small records keyed by CID (e.g. a workflow file's CID → its last successful run). */
+export interface Records {
+  get(key: CID): Promise<Uint8Array | undefined>
+  put(key: CID, value: Uint8Array): Promise<void>
+}
+
 /**
  * A node's local repository: blocks and receipts, written together.
  * `commit` stores blocks and receipt index entries in one atomic transaction,
@@ -34,6 +40,8 @@ export interface Receipts {
 export interface Repo {
   readonly blocks: Blocks
   readonly receipts: Receipts
+  /** Workflow records: a workflow file's CID → the summary of its last fully successful run. */
+  readonly workflows: Records
   /** Atomically stores `blocks` and, if given, the receipt index entry. */
   commit(entries: { blocks: Array<{ cid: CID, bytes: Uint8Array }>, receipt?: { instructionCids: CID[], receiptCid: CID } }): Promise<void>
   close(): Promise<void>

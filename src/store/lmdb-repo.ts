@@ -1,6 +1,7 @@
 /**
- * The LMDB repository: one environment with two databases, `blocks`
- * (CID bytes → block bytes) and `receipts` (InID bytes → receipt CID bytes).
+ * The LMDB repository: one environment with three databases, `blocks`
+ * (CID bytes → block bytes), `receipts` (InID bytes → receipt CID bytes) and
+ * `workflows` (workflow file CID bytes → DAG-CBOR run summary).
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,7 +9,7 @@ import { open } from 'lmdb'
 import { CID } from 'multiformats/cid'
 import { StoreError } from '../errors.js'
 import type { RootDatabase, Database } from 'lmdb'
-import type { Blocks, Receipts, Repo } from './interface.js'
+import type { Blocks, Receipts, Records, Repo } from './interface.js'
 
 /** Options of {@link openLmdbRepo}. */
 export interface LmdbRepoInit {
@@ -58,6 +59,19 @@ class LmdbReceipts implements Receipts {
   }
 }
 
+class LmdbRecords implements Records {
+  constructor (private readonly db: BinaryDb) {}
+
+  async get (key: CID): Promise<Uint8Array | undefined> {
+    const bytes = this.db.getBinary(key.bytes)
+    return bytes === undefined ? undefined : new Uint8Array(bytes)
+  }
+
+  async put (key: CID, value: Uint8Array): Promise<void> {
+    await this.db.put(key.bytes, value)
+  }
+}
+
 /** Opens (creating if needed) the LMDB repository under `init.path`. */
 export function openLmdbRepo (init: LmdbRepoInit): Repo {
   let env: RootDatabase
@@ -69,6 +83,7 @@ export function openLmdbRepo (init: LmdbRepoInit): Repo {
   }
   const blocksDb: BinaryDb = env.openDB({ name: 'blocks', encoding: 'binary', keyEncoding: 'binary' })
   const receiptsDb: BinaryDb = env.openDB({ name: 'receipts', encoding: 'binary', keyEncoding: 'binary' })
+  const workflowsDb: BinaryDb = env.openDB({ name: 'workflows', encoding: 'binary', keyEncoding: 'binary' })
   const blocks = new LmdbBlocks(blocksDb)
   const receipts = new LmdbReceipts(receiptsDb)
   let closed = false
@@ -76,6 +91,7 @@ export function openLmdbRepo (init: LmdbRepoInit): Repo {
   return {
     blocks,
     receipts,
+    workflows: new LmdbRecords(workflowsDb),
     async commit ({ blocks: entries, receipt }) {
       await env.transaction(() => {
         for (const { cid, bytes } of entries) void blocksDb.put(cid.bytes, bytes)

@@ -3,7 +3,7 @@
  * and throw-away runs.
  */
 import { CID } from 'multiformats/cid'
-import type { Blocks, Receipts, Repo } from './interface.js'
+import type { Blocks, Receipts, Records, Repo } from './interface.js'
 
 const key = (cid: CID): string => cid.toString()
 
@@ -20,9 +20,15 @@ export function memoryRepo (): Repo {
     async get (instructionCid) { return receiptMap.get(key(instructionCid)) },
     async put (instructionCids, receiptCid) { for (const cid of instructionCids) receiptMap.set(key(cid), receiptCid) }
   }
+  const recordMap = new Map<string, Uint8Array>()
+  const workflows: Records = {
+    async get (cid) { return recordMap.get(key(cid))?.slice() },
+    async put (cid, value) { recordMap.set(key(cid), value.slice()) }
+  }
   return {
     blocks,
     receipts,
+    workflows,
     async commit ({ blocks: entries, receipt }) {
       for (const { cid, bytes } of entries) blockMap.set(key(cid), bytes.slice())
       if (receipt !== undefined) await receipts.put(receipt.instructionCids, receipt.receiptCid)

@@ -4,7 +4,7 @@
  * (independent branches in parallel), and a failed task fails its
  * dependents with an error receipt naming the cause.
  */
-import { TaskError } from '../errors.js'
+import { TaskError, StoreError } from '../errors.js'
 import { hashes, cidOf, codecs, decodeBlock } from '../model/block.js'
 import { invocationBlock, receiptBlock, outcomeDigest } from '../model/receipt.js'
 import { substitutePromises } from './promises.js'
@@ -49,6 +49,7 @@ export interface WorkflowReport {
 
 /** Progress events, in the order they happen. */
 export type WorkflowEvent =
+  | { type: 'workflow:start', tasks: number }
   | { type: 'task:cached', task: TaskReport }
   | { type: 'task:start', index: number }
   | { type: 'task:done', task: TaskReport }
@@ -109,6 +110,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer')
   const reports: Array<TaskReport | undefined> = new Array(plan.tasks.length)
   let executed = 0
+  onEvent?.({ type: 'workflow:start', tasks: plan.tasks.length })
 
   for (const index of options.memo === false ? [] : plan.order) {
     const task = plan.tasks[index] as PlannedTask
@@ -132,6 +134,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
   const ready = plan.order.filter(i => reports[i] === undefined && waiting[i] === 0)
   let running = 0
   let wake: (() => void) | undefined
+  const commits: Array<Promise<void>> = []
 
   const runOne = async (task: PlannedTask): Promise<TaskReport> => {
     const func = String(task.instruction.input.func)
@@ -171,10 +174,12 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     if (durationMs !== undefined) receiptMeta.time = Math.round(durationMs * 1000) / 1000
     if (fuel !== null) receiptMeta.fuel = fuel
     const receipt = receiptBlock({ ran: invocation.cid, out, meta: receiptMeta })
-    await repo.commit({
+    // Dependents need the value, not the disk: the commit goes on in the
+    // background and the run waits for every commit before it reports.
+    commits.push(repo.commit({
       blocks: [{ cid: task.instructionCid, bytes: task.instructionBytes }, invocation, receipt],
       receipt: { instructionCids: instructionKeys(task), receiptCid: receipt.cid }
-    })
+    }))
     const report: TaskReport = {
       ...base, status: 'ok' in out ? 'ok' : 'error', out, receiptCid: receipt.cid,
       outcomeDigest: outcomeDigest(task.instructionCid, out, fuel), fuel
@@ -202,7 +207,10 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     }
     await new Promise<void>(resolve => { wake = resolve })
   }
+  const stored = await Promise.allSettled(commits)
   if (failure !== undefined) throw failure
+  const lost = stored.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (lost !== undefined) throw new StoreError(`receipts could not be stored: ${(lost.reason as Error)?.message ?? String(lost.reason)}`)
 
   const tasks = plan.tasks.map((task, index) => reports[index] ?? {
     index, path: task.path, func: String(task.instruction.input.func), instructionCid: task.instructionCid,

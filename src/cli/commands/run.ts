@@ -4,16 +4,14 @@
 import { readFile } from 'node:fs/promises'
 import { openLmdbRepo } from '../../store/lmdb-repo.js'
 import { LocalExecutor } from '../../executor/local.js'
-import { loadWorkflow } from '../../workflow/plan.js'
-import { runWorkflow } from '../../workflow/run.js'
+import { runWorkflowFile } from '../../workflow/run-file.js'
 import { toDagJson } from '../../model/dag-json.js'
 import { UsageError, InputError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
 import { styles, table, truncate, ProgressLine, bar, formatDuration } from '../output.js'
 import type { Command, CommandContext } from '../command.js'
-import type { TaskReport, WorkflowReport } from '../../workflow/run.js'
-import type { WorkflowPlan } from '../../workflow/types.js'
+import type { TaskReport, WorkflowEvent, WorkflowReport } from '../../workflow/run.js'
 
 export const run: Command = {
   name: 'run',
@@ -48,19 +46,19 @@ Example:
       workers = Number(values.workers)
       if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError('--workers must be an integer from 1 to 64')
     }
-    const plan = loadWorkflow(await readWorkflowFile(file), file)
+    const bytes = await readWorkflowFile(file)
     const repo = openLmdbRepo({ path: repoPath(values.repo as string | undefined, env) })
     const executor = new LocalExecutor(repo.blocks, workers === undefined ? {} : { threads: workers })
     const progress = values.json === true ? undefined : new ProgressLine(context.stderr)
     let report: WorkflowReport
     try {
-      report = await runWorkflow(plan, {
+      report = await runWorkflowFile(bytes, file, {
         repo,
         executor,
         signal,
         memo: values.force !== true,
         concurrency: workers ?? executor.threads,
-        onEvent: progress === undefined ? undefined : progressRenderer(plan, progress)
+        onEvent: progress === undefined ? undefined : progressRenderer(progress)
       })
     } finally {
       progress?.clear()
@@ -83,13 +81,14 @@ async function readWorkflowFile (file: string): Promise<Uint8Array> {
   }
 }
 
-function progressRenderer (plan: WorkflowPlan, progress: ProgressLine): (event: Parameters<NonNullable<Parameters<typeof runWorkflow>[1]['onEvent']>>[0]) => void {
-  const total = plan.tasks.length
+function progressRenderer (progress: ProgressLine): (event: WorkflowEvent) => void {
+  let total = 0
   let done = 0
   let failed = 0
   let cached = 0
   let running = 0
   return event => {
+    if (event.type === 'workflow:start') { total = event.tasks; return }
     if (event.type === 'task:start') running++
     else {
       done++
