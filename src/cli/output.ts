@@ -57,7 +57,7 @@ export class ProgressLine {
     const now = Date.now()
     if (!force && now - this.last < this.minIntervalMs) return
     this.last = now
-    const width = (this.stream.columns ?? 80) - 1
+    const width = (this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 80) - 1
     this.stream.write(`\r\x1b[2K${truncate(text, width)}`)
     this.shown = true
   }

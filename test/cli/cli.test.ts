@@ -1,11 +1,12 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { writeFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as dagJson from '@ipld/dag-json'
-import { tempDir } from '../helpers.js'
+import { tempDir, wat, MATH_WAT, task } from '../helpers.js'
+import { cidOf, codecs } from '../../src/model/block.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const bin = join(root, 'dist/src/cli/bin.js')
@@ -146,4 +147,43 @@ test('--help and --version', async t => {
     assert.match(own.stdout, new RegExp(`^Usage: ipvm ${command}`))
   }
   assert.match((await ipvm(['--version'], home)).stdout, /^ipvm \d+\.\d+\.\d+/)
+})
+
+test('a file that is not Wasm, used as a module, gives an InvalidModule receipt and exit 1', async t => {
+  const home = await tempDir(t)
+  const added = await ipvm(['add', '-q', example('data/essay.txt')], home)
+  const cid = added.stdout.trim()
+  const dir = await tempDir(t)
+  const file = join(dir, 'w.json')
+  await writeFile(file, JSON.stringify({ tasks: [{ run: { rsc: `ipfs://${cid}`, op: 'wasm/run', input: { func: 'main', args: [] }, nnc: '' } }] }))
+  const result = await ipvm(['run', file], home)
+  assert.equal(result.code, 1)
+  assertClean(result)
+  assert.match(result.stdout, /InvalidModule: module bafkrei\w+ is not a valid core WebAssembly module: not a WebAssembly binary/)
+})
+
+test('Ctrl-C stops the run cleanly: exit 130, the interrupted task not recorded, no stack trace', async t => {
+  const home = await tempDir(t)
+  const dir = await tempDir(t)
+  const math = await wat(MATH_WAT)
+  await writeFile(join(dir, 'math.wasm'), math)
+  assert.equal((await ipvm(['add', join(dir, 'math.wasm')], home)).code, 0)
+  const module = cidOf(math, codecs.raw)
+  const file = join(dir, 'spin.json')
+  await writeFile(file, JSON.stringify({ tasks: [task(module, 'spin', [], { time: 60_000 }), task(module, 'add', [1, 2])] }))
+  const child = spawn(process.execPath, [bin, 'run', file], { env: { ...process.env, IPVM_HOME: home, NO_COLOR: '1' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => { stdout += chunk })
+  child.stderr.on('data', chunk => { stderr += chunk })
+  setTimeout(() => child.kill('SIGINT'), 1500)
+  const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
+  assert.equal(code, 130, stderr)
+  assert.match(stderr, /interrupted: stopping/)
+  assert.match(stdout, /spin\s+bafyrei\w+\s+not run/)
+  assertClean({ code: 130, stdout, stderr })
+  const spinId = /spin\s+(bafyrei\w+)/.exec(stdout)?.[1] as string
+  const receipt = await ipvm(['receipt', spinId], home)
+  assert.equal(receipt.code, 1, 'an interrupted task leaves no receipt behind')
+  assert.match(receipt.stderr, /no receipt for/)
 })
