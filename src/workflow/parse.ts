@@ -62,26 +62,24 @@ function decode (bytes: Uint8Array, source: string): unknown {
     throw new WorkflowValidationError(source, [{ path: '(file)', message: 'not UTF-8 text' }])
   }
   if (text.trim() === '') throw new WorkflowValidationError(source, [{ path: '(file)', message: 'the file is empty' }])
-  let plain: unknown
-  try {
-    plain = JSON.parse(text)
-  } catch (err) {
-    const message = (err as Error).message
-    let position = /position (\d+)/.exec(message)?.[1]
-    if (position === undefined) {
-      try { dagJson.decode(bytes) } catch (e) { position = /position (\d+)/.exec((e as Error).message)?.[1] }
-    }
-    const where = position === undefined ? '' : ` at ${lineColumn(text, Number(position))}`
-    const what = message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '')
-    throw new WorkflowValidationError(source, [{ path: '(file)', message: `not valid JSON${where}: ${what}` }])
-  }
   try {
     return dagJson.decode(bytes)
-  } catch (err) {
-    // Valid JSON but not valid DAG-JSON: find the malformed link or bytes to say where.
+  } catch (dagJsonError) {
+    // Not DAG-JSON. Plain JSON.parse tells a syntax error (located by line and
+    // column) apart from valid JSON holding a malformed link or bytes.
+    let plain: unknown
+    try {
+      plain = JSON.parse(text)
+    } catch (err) {
+      const message = (err as Error).message
+      const position = /position (\d+)/.exec(message)?.[1] ?? /position (\d+)/.exec((dagJsonError as Error).message)?.[1]
+      const where = position === undefined ? '' : ` at ${lineColumn(text, Number(position))}`
+      const what = message.replace(/, "[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '')
+      throw new WorkflowValidationError(source, [{ path: '(file)', message: `not valid JSON${where}: ${what}` }])
+    }
     const issues = new Issues()
     findMalformedLinks(plain, '', issues)
-    if (issues.list.length === 0) issues.add('(file)', (err as Error).message.replace(/^CBOR decode error: /, ''))
+    if (issues.list.length === 0) issues.add('(file)', (dagJsonError as Error).message.replace(/^CBOR decode error: /, ''))
     throw new WorkflowValidationError(source, issues.list)
   }
 }
