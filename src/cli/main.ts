@@ -9,10 +9,14 @@ import { IpvmError, UsageError, WorkflowValidationError } from '../errors.js'
 import { add } from './commands/add.js'
 import { run } from './commands/run.js'
 import { receipt } from './commands/receipt.js'
+import { id } from './commands/id.js'
+import { delegate } from './commands/delegate.js'
+import { revoke } from './commands/revoke.js'
+import { verifyReceiptCommand } from './commands/verify-receipt.js'
 import type { Command } from './command.js'
 import type { Output } from './output.js'
 
-const commands: Command[] = [run, add, receipt]
+const commands: Command[] = [run, add, receipt, id, delegate, revoke, verifyReceiptCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
