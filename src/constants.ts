@@ -5,6 +5,9 @@
 /** Default wall-clock limit of a task when its `meta.time` is absent (ms). */
 export const DEFAULT_TASK_TIME_MS = 60_000
 
+/** Fuel limit of a task whose `meta.fuel` is absent. */
+export const DEFAULT_TASK_FUEL = 10_000_000_000
+
 /** Largest `meta.time` a workflow may ask for (ms): one hour. */
 export const MAX_TASK_TIME_MS = 3_600_000
 

@@ -72,21 +72,26 @@ export type TaskErrorName =
   | 'DependencyFailed'
   | 'UnexpectedSuccess'
   | 'UnrepresentableResult'
+  | 'Unauthorized'
   | 'Aborted'
 
-/** The serialisable form of a task error, as stored in a receipt's `out.error`. */
+/**
+ * The serialisable form of a task error, as stored in a receipt's `out.error`.
+ * `name` is a {@link TaskErrorName}, or the name of an authority error
+ * (`Expired`, `CaveatExceeded`, …) when the invocation was refused.
+ */
 export interface TaskErrorValue {
-  name: TaskErrorName
+  name: TaskErrorName | (string & {})
   message: string
   [detail: string]: unknown
 }
 
 /** A task-level failure. It becomes an error receipt, never a crash. */
 export class TaskError extends IpvmError {
-  override name: TaskErrorName
+  override name: TaskErrorValue['name']
   readonly details: Record<string, unknown>
 
-  constructor (name: TaskErrorName, message: string, details: Record<string, unknown> = {}) {
+  constructor (name: TaskErrorValue['name'], message: string, details: Record<string, unknown> = {}) {
     super(message)
     this.name = name
     this.details = details

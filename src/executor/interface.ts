@@ -3,7 +3,17 @@
  * remote executors reached over libp2p will later.
  */
 import type { CID } from 'multiformats/cid'
-import type { Instruction, IpldValue, Outcome, TaskMeta } from '../model/types.js'
+import type { Instruction, Invocation, IpldValue, Outcome, TaskMeta } from '../model/types.js'
+import type { Block } from '../model/block.js'
+import type { Authorization } from '../auth/types.js'
+import type { Delegation } from '../auth/delegation.js'
+
+/** A signed invocation with what is needed to check it: its authorization and the proof delegations. */
+export interface AuthorizedInvocation {
+  invocation: Block<Invocation>
+  authorization: Block<Authorization>
+  proofs: Delegation[]
+}
 
 /** One instruction ready to run: promises in its arguments already substituted. */
 export interface ExecutionTask {
@@ -15,11 +25,15 @@ export interface ExecutionTask {
   /** The arguments with every promise replaced by its value; links still to be resolved. */
   args: IpldValue[]
   meta: TaskMeta
+  /** The signed invocation; an executor checks its UCAN chain before spending anything. */
+  invocation?: AuthorizedInvocation
 }
 
 /** What running a task produced. Failures are outcomes too. */
 export interface ExecutionResult {
   out: Outcome
+  /** False when the task was refused before the guest ran (authority, missing module or input). */
+  executed: boolean
   /** Wall-clock time spent in the worker (ms). */
   durationMs: number
   /** Fuel used; `null` while execution is not metered. */

@@ -5,7 +5,11 @@
  */
 import { CID } from 'multiformats/cid'
 import { BlockNotFoundError, InputError, TaskError } from '../errors.js'
-import { MAX_ARGUMENT_BYTES, MAX_MODULE_BYTES, DEFAULT_TASK_TIME_MS } from '../constants.js'
+import { MAX_ARGUMENT_BYTES, MAX_MODULE_BYTES, DEFAULT_TASK_TIME_MS, DEFAULT_TASK_FUEL } from '../constants.js'
+import { validateInvocation } from '../auth/validate.js'
+import type { RevocationStore } from '../auth/revocations.js'
+import type { DelegationCache } from '../auth/validate.js'
+import type { DID } from '../auth/types.js'
 import { readBytes } from '../store/unixfs.js'
 import { WasmPool, defaultThreads } from '../wasm/pool.js'
 import type { Blocks } from '../store/interface.js'
@@ -18,6 +22,16 @@ import type { Executor, ExecutionTask, ExecutionResult } from './interface.js'
 export interface LocalExecutorInit extends WasmPoolInit {
   /** Wall-clock limit for tasks whose `meta.time` is absent (ms). @default 60000 */
   defaultTimeMs?: number
+  /** Fuel limit for tasks whose `meta.fuel` is absent. @default 10^10 */
+  defaultFuel?: number | bigint
+  /** This node: invocations must authorise it. Without it, invocations are not checked. */
+  identity?: { did(): DID }
+  /** Refuse tasks that come without a signed invocation. @default false */
+  requireInvocation?: boolean
+  /** Revoked delegations are refused. */
+  revocations?: RevocationStore
+  /** Validated delegations, so a chain is checked once. @default the process-wide cache */
+  delegationCache?: DelegationCache
 }
 
 /** Runs tasks on this machine's worker pool. */
@@ -41,6 +55,8 @@ export class LocalExecutor implements Executor {
 
   async execute (task: ExecutionTask, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
     try {
+      // Authority first: nothing is read or run for a task the chain does not allow.
+      await this.authorize(task)
       if (!await this.blocks.has(task.module)) {
         throw new TaskError('ModuleNotFound', `module ${task.module} is not in the store; add it with \`ipvm add FILE\``, { module: task.module.toString() })
       }
@@ -54,9 +70,33 @@ export class LocalExecutor implements Executor {
         signal: options.signal
       })
       const out = 'ok' in outcome ? { ok: outcome.ok as IpldValue } : { error: outcome.error }
-      return { out, durationMs: outcome.durationMs, fuel: null }
+      return { out, executed: true, durationMs: outcome.durationMs, fuel: null }
     } catch (err) {
-      return { out: { error: asTaskError(err, task).toValue() }, durationMs: 0, fuel: null }
+      return { out: { error: asTaskError(err, task).toValue() }, executed: false, durationMs: 0, fuel: null }
+    }
+  }
+
+  /** Checks the task's signed invocation and its UCAN chain; throws a TaskError carrying the named auth error. */
+  private async authorize (task: ExecutionTask): Promise<void> {
+    const { identity } = this.init
+    if (identity === undefined) return
+    if (task.invocation === undefined) {
+      if (this.init.requireInvocation === true) throw new TaskError('Unauthorized', `${task.func}: no signed invocation came with the task`)
+      return
+    }
+    const result = await validateInvocation(task.invocation.invocation, {
+      executor: identity,
+      task: { module: task.module, fuel: task.meta.fuel ?? this.init.defaultFuel ?? DEFAULT_TASK_FUEL },
+      authorization: task.invocation.authorization,
+      proofs: task.invocation.proofs,
+      blocks: this.blocks,
+      ...(this.init.revocations !== undefined ? { revocations: this.init.revocations } : {}),
+      ...(this.init.delegationCache !== undefined ? { cache: this.init.delegationCache } : {})
+    })
+    if (result.error !== undefined) {
+      const { name, message, ...details } = result.error.toValue()
+      // The receipt names the precise reason: Expired, CaveatExceeded, WrongAudience, …
+      throw new TaskError(name, message, details)
     }
   }
 

@@ -21,16 +21,20 @@ export interface ReceiptInit {
   meta?: { [key: string]: IpldValue }
 }
 
-/** Builds and encodes a receipt. */
-export function receiptBlock (init: ReceiptInit): Block<Receipt> {
-  const receipt: Receipt = {
+/** Builds an unsigned receipt (to sign, or to encode with {@link receiptBlock}). */
+export function receiptValue (init: ReceiptInit): Receipt {
+  return {
     ran: init.ran,
     out: init.out,
     fx: { fork: [] },
     meta: dropUndefined(init.meta ?? {}),
     prf: []
   }
-  return encodeBlock(receipt)
+}
+
+/** Builds and encodes an unsigned receipt. */
+export function receiptBlock (init: ReceiptInit): Block<Receipt> {
+  return encodeBlock(receiptValue(init))
 }
 
 /**

@@ -6,12 +6,17 @@
  */
 import { TaskError, StoreError } from '../errors.js'
 import { hashes, cidOf, codecs, decodeBlock } from '../model/block.js'
-import { invocationBlock, receiptBlock, outcomeDigest } from '../model/receipt.js'
+import { invocationBlock, receiptBlock, receiptValue, outcomeDigest } from '../model/receipt.js'
+import { signInvocations, signReceipt } from '../auth/sign.js'
+import type { Block } from '../model/block.js'
+import type { Signer } from '../auth/types.js'
+import type { Delegation } from '../auth/delegation.js'
+import type { AuthorizedInvocation } from '../executor/interface.js'
 import { substitutePromises } from './promises.js'
 import type { CID } from 'multiformats/cid'
 import type { Repo } from '../store/interface.js'
 import type { Executor } from '../executor/interface.js'
-import type { IpldValue, Outcome, Receipt, Task } from '../model/types.js'
+import type { Invocation, IpldValue, Outcome, Receipt, Task } from '../model/types.js'
 import type { WorkflowPlan, PlannedTask, AwaitSelector } from './types.js'
 
 /** How a task ended in this run. */
@@ -64,11 +69,25 @@ export interface RunWorkflowOptions {
   onEvent?: (event: WorkflowEvent) => void
   /** Answer tasks from recorded receipts. `false` runs every task again. @default true */
   memo?: boolean
+  /**
+   * This node's signer. When given, the tasks to run are signed as invocations
+   * (one authorization for all of them) and every receipt is signed.
+   */
+  signer?: Signer
+  /** Delegations the invocations carry as proofs (the chain that allows this node to run them). */
+  proofs?: Delegation[]
 }
 
 /** The InIDs a receipt is indexed under: sha2-256 and, for Homestar's InIDs, sha3-256. */
 function instructionKeys (task: PlannedTask): CID[] {
   return [task.instructionCid, cidOf(task.instructionBytes, codecs.dagCbor, hashes.sha3_256)]
+}
+
+/** The task part of an invocation: the instruction's CID with its limits and proofs. */
+function taskValue (task: PlannedTask): Task {
+  const value: Task = { run: task.instructionCid, meta: task.meta as Task['meta'], prf: task.prf }
+  if (task.cause !== undefined) value.cause = task.cause
+  return value
 }
 
 /** The ok receipt recorded for a task, if any: a memo hit. */
@@ -90,8 +109,17 @@ function promisedValue (selector: AwaitSelector, dependency: TaskReport): IpldVa
   if (selector === 'await/*') return out as unknown as IpldValue
   if (selector === 'await/ok') {
     if ('ok' in out) return out.ok
-    throw new TaskError('DependencyFailed', `${dependency.path} (${dependency.func}) failed with ${out.error.name}: ${out.error.message}`, {
-      dependency: dependency.instructionCid.toString(), cause: out.error.name
+    // Name the root cause once, however deep the pipeline: a failure's dependents'
+    // dependents say where it started, not the whole chain in between.
+    const error = out.error
+    const root = error.name === 'DependencyFailed' && typeof error.root === 'string'
+      ? error.root
+      : `${dependency.path} (${dependency.func}) failed with ${error.name}: ${error.message}`
+    const message = error.name === 'DependencyFailed' ? `${dependency.path} (${dependency.func}) did not run: ${root}` : root
+    throw new TaskError('DependencyFailed', message, {
+      dependency: dependency.instructionCid.toString(),
+      cause: error.name === 'DependencyFailed' && typeof error.cause === 'string' ? error.cause : error.name,
+      root
     })
   }
   if ('error' in out) return out.error as unknown as IpldValue
@@ -128,6 +156,17 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     onEvent?.({ type: 'task:cached', task: report })
   }
 
+  // Sign every task that will run, under one authorization (one signature for the workflow).
+  const toRun = plan.tasks.filter(task => reports[task.index] === undefined)
+  const invocations = new Map<number, AuthorizedInvocation>()
+  if (options.signer !== undefined && toRun.length > 0) {
+    const proofs = options.proofs ?? []
+    const signed = await signInvocations(toRun.map(taskValue), options.signer, proofs)
+    const [first] = signed
+    if (first !== undefined) await repo.commit({ blocks: [first.authorization, ...first.proofs] })
+    signed.forEach((entry, i) => invocations.set((toRun[i] as PlannedTask).index, { invocation: entry.invocation, authorization: entry.authorization, proofs }))
+  }
+
   const waiting = plan.tasks.map(task => task.dependsOn.filter(d => reports[d] === undefined).length)
   const dependents: number[][] = plan.tasks.map(() => [])
   for (const task of plan.tasks) for (const d of task.dependsOn) dependents[d]?.push(task.index)
@@ -147,18 +186,22 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       const input = substitutePromises(task.instruction.input, (link, selector) =>
         promisedValue(selector, reports[byLink.get(link.toString()) as number] as TaskReport)) as { [key: string]: IpldValue }
       onEvent?.({ type: 'task:start', index: task.index })
+      const authorized = invocations.get(task.index)
       const result = await executor.execute({
         instruction: task.instruction,
         instructionCid: task.instructionCid,
         module: task.module,
         func,
         args: (input.args ?? []) as IpldValue[],
-        meta: task.meta
+        meta: task.meta,
+        ...(authorized !== undefined ? { invocation: authorized } : {})
       }, { signal })
-      executed++
       out = result.out
       fuel = result.fuel
-      durationMs = result.durationMs
+      if (result.executed) {
+        executed++
+        durationMs = result.durationMs
+      }
     } catch (err) {
       if (!(err instanceof TaskError)) throw err
       out = { error: err.toValue() }
@@ -167,13 +210,12 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       // An interrupted run is not an outcome of the computation: record nothing.
       return { ...base, status: 'not-run', out, fuel }
     }
-    const taskValue: Task = { run: task.instructionCid, meta: task.meta as Task['meta'], prf: task.prf }
-    if (task.cause !== undefined) taskValue.cause = task.cause
-    const invocation = invocationBlock(taskValue)
+    const invocation: Block<Invocation> = invocations.get(task.index)?.invocation ?? invocationBlock(taskValue(task))
     const receiptMeta: { [key: string]: IpldValue } = {}
     if (durationMs !== undefined) receiptMeta.time = Math.round(durationMs * 1000) / 1000
     if (fuel !== null) receiptMeta.fuel = fuel
-    const receipt = receiptBlock({ ran: invocation.cid, out, meta: receiptMeta })
+    const receiptInit = { ran: invocation.cid, out, meta: receiptMeta }
+    const receipt = options.signer !== undefined ? await signReceipt(receiptValue(receiptInit), options.signer) : receiptBlock(receiptInit)
     // Dependents need the value, not the disk: the commit goes on in the
     // background and the run waits for every commit before it reports.
     commits.push(repo.commit({

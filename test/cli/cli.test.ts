@@ -187,3 +187,34 @@ test('Ctrl-C stops the run cleanly: exit 130, the interrupted task not recorded,
   assert.equal(receipt.code, 1, 'an interrupted task leaves no receipt behind')
   assert.match(receipt.stderr, /no receipt for/)
 })
+
+test('run --proof: a requester delegates to the node; caveats are enforced and receipts verify offline', async t => {
+  const requester = await tempDir(t)
+  const home = await tempDir(t)
+  const nodeId = JSON.parse((await ipvm(['id', '--json'], home)).stdout)
+  assert.match(nodeId.did, /^did:key:z6Mk/)
+  const proof = join(requester, 'proof.car')
+  const delegated = await ipvm(['delegate', '--to', nodeId.did, '--can', 'wasm/run', '--max-fuel', '1000000000', '--expires', '1h', '--out', proof], requester)
+  assert.equal(delegated.code, 0, delegated.stderr)
+  await ipvm(['add', example('build/arith.wasm'), example('build/mandelbrot.wasm')], home)
+
+  const heavy = await ipvm(['run', '--json', '--proof', proof, example('workflows/mandelbrot.json')], home)
+  assert.equal(heavy.code, 1)
+  const heavyReport = JSON.parse(heavy.stdout)
+  assert.deepEqual(heavyReport.tasks.map((task: any) => task.out.error.name), ['CaveatExceeded', 'CaveatExceeded', 'CaveatExceeded', 'CaveatExceeded', 'DependencyFailed'])
+  assert.equal(heavyReport.executed, 0)
+
+  const light = await ipvm(['run', '--json', '--proof', proof, example('workflows/arith.json')], home)
+  assert.equal(light.code, 0, light.stderr)
+  const receiptCid = JSON.parse(light.stdout).tasks[4].receipt
+  const verified = await ipvm(['verify-receipt', '--require-chain', receiptCid], home)
+  assert.equal(verified.code, 0, verified.stderr)
+  assert.match(verified.stdout, /signature valid/)
+
+  const garbage = join(requester, 'garbage.car')
+  await writeFile(garbage, 'not a delegation')
+  const bad = await ipvm(['run', '--proof', garbage, example('workflows/arith.json')], home)
+  assert.equal(bad.code, 1)
+  assertClean(bad)
+  assert.match(bad.stderr, /proof .*garbage\.car/)
+})

@@ -2,11 +2,12 @@
  * `ipvm delegate`: sign a delegation with the node's identity and write it as
  * a CAR file (or base64 on stdout).
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
 import { base64 } from 'multiformats/bases/base64'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
-import { archiveDelegation, delegateWasmRun, extractDelegation, wasmRunGrants } from '../../auth/delegation.js'
+import { archiveDelegation, delegateWasmRun, wasmRunGrants } from '../../auth/delegation.js'
+import { readProof } from '../proof-file.js'
 import { abilities, TaskBid, ReceiptAttest } from '../../auth/capabilities.js'
 import { parsePrincipal } from '../../auth/principal.js'
 import { AuthError } from '../../auth/errors.js'
@@ -57,29 +58,6 @@ function parseDid (text: string, flag: string): DID {
     }
   }
   return text as DID
-}
-
-/** Reads a delegation from a CAR file, or from a file holding the CAR as base64 text (what `ipvm delegate` prints). */
-async function readProof (path: string): Promise<Delegation> {
-  let bytes: Uint8Array
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    throw new InputError(`cannot read --proof ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
-  }
-  let result = extractDelegation(bytes)
-  if (result.error !== undefined) {
-    const text = new TextDecoder().decode(bytes).trim()
-    if (/^m?[A-Za-z0-9+/]+=*$/.test(text)) {
-      try {
-        result = extractDelegation(text.startsWith('m') ? base64.decode(text) : base64.baseDecode(text))
-      } catch {
-        // Not base64 after all: report the CAR error below.
-      }
-    }
-  }
-  if (result.error !== undefined) throw new InputError(`--proof ${path}: ${result.error.name}: ${result.error.message}`)
-  return result.ok
 }
 
 function describeWhen (seconds: number): string {

@@ -6,6 +6,9 @@ import { openLmdbRepo } from '../../store/lmdb-repo.js'
 import { LocalExecutor } from '../../executor/local.js'
 import { runWorkflowFile } from '../../workflow/run-file.js'
 import { toDagJson } from '../../model/dag-json.js'
+import { loadOrCreateIdentity } from '../../auth/identity.js'
+import { openRevocationStore, revocationsPath } from '../../auth/revocations.js'
+import { readProof } from '../proof-file.js'
 import { UsageError, InputError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
@@ -25,9 +28,17 @@ already has a successful receipt is not run again: it is reported as cached.
 
 Modules and input files must be in the store first: \`ipvm add FILE\`.
 
+The node signs the tasks it runs (one UCAN authorization for the workflow) and
+every receipt, with its identity (\`ipvm id\`). Each task's invocation is
+checked before it runs: with --proof, against the delegation chain (fuel and
+module caveats, expiry, revocations); a task the chain does not allow gets an
+error receipt naming why (e.g. CaveatExceeded) and is not run.
+
 Options:
-  --workers N  worker threads (default: the number of CPUs, at most 4)
-  --force      run every task even when a receipt is recorded
+  --workers N   worker threads (default: the number of CPUs, at most 4)
+  --force       run every task even when a receipt is recorded
+  --proof FILE  run on another's behalf: a delegation to this node (a CAR file
+                or base64 from \`ipvm delegate\`); repeat for several
 ${commonHelp}
 
 Exit status: 0 when every task succeeded, 1 when any failed, 2 when the
@@ -36,7 +47,7 @@ workflow file is invalid or the command is misused, 130 when interrupted.
 Example:
   ipvm add examples/build/arith.wasm
   ipvm run examples/workflows/arith.json`,
-  options: { ...commonOptions, workers: { type: 'string' }, force: { type: 'boolean' } },
+  options: { ...commonOptions, workers: { type: 'string' }, force: { type: 'boolean' }, proof: { type: 'string', multiple: true } },
   async run (context) {
     const { values, positionals, env, signal } = context
     if (positionals.length !== 1) throw new UsageError('ipvm run needs exactly one WORKFLOW file')
@@ -47,8 +58,17 @@ Example:
       if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError('--workers must be an integer from 1 to 64')
     }
     const bytes = await readWorkflowFile(file)
-    const repo = openLmdbRepo({ path: repoPath(values.repo as string | undefined, env) })
-    const executor = new LocalExecutor(repo.blocks, workers === undefined ? {} : { threads: workers })
+    const proofs = await Promise.all(((values.proof ?? []) as string[]).map(readProof))
+    const home = repoPath(values.repo as string | undefined, env)
+    const identity = await loadOrCreateIdentity(home)
+    const repo = openLmdbRepo({ path: home })
+    const revocations = openRevocationStore({ path: revocationsPath(home) })
+    const executor = new LocalExecutor(repo.blocks, {
+      ...(workers === undefined ? {} : { threads: workers }),
+      identity: identity.signer,
+      requireInvocation: true,
+      revocations
+    })
     const progress = values.json === true ? undefined : new ProgressLine(context.stderr)
     let report: WorkflowReport
     try {
@@ -57,12 +77,15 @@ Example:
         executor,
         signal,
         memo: values.force !== true,
+        signer: identity.signer,
+        proofs,
         concurrency: workers ?? executor.threads,
         onEvent: progress === undefined ? undefined : progressRenderer(progress)
       })
     } finally {
       progress?.clear()
       await executor.stop()
+      await revocations.close()
       await repo.close()
     }
     if (values.json === true) context.stdout.write(toDagJson(jsonReport(report)) + '\n')
