@@ -17,7 +17,8 @@ import { runWorkflow } from '../../src/workflow/run.js'
 import { runWorkflowFile } from '../../src/workflow/run-file.js'
 import { instructionCid } from '../../src/model/instruction.js'
 import { cidOf, codecs } from '../../src/model/block.js'
-import { machine, median, target, writeResult, round } from '../lib.js'
+import { machine, median, target, round } from '../lib.js'
+import { identityFromSeed } from '../../src/auth/identity.js'
 import type { BenchmarkResult } from '../lib.js'
 import type { Instruction } from '../../src/model/types.js'
 
@@ -53,6 +54,9 @@ export async function run (): Promise<BenchmarkResult> {
   const moduleBytes = await arithModule()
   const moduleCid = cidOf(moduleBytes, codecs.raw)
   const file = workflow(moduleCid.toString())
+  // As `ipvm run` does: the node signs invocations and receipts, and its executor checks them.
+  const identity = await identityFromSeed(new Uint8Array(32).fill(7))
+  const signed = { identity: identity.signer, requireInvocation: true }
   const firstRuns: number[] = []
   const cachedRuns: number[] = []
   const perTaskRuns: number[] = []
@@ -64,16 +68,16 @@ export async function run (): Promise<BenchmarkResult> {
       await repo.blocks.put(moduleCid, moduleBytes)
       // First run: parse, plan, start the pool, execute, store every receipt.
       let started = performance.now()
-      const executor = new LocalExecutor(repo.blocks)
-      const first = await runWorkflowFile(file, 'bench', { repo, executor, concurrency: executor.threads })
+      const executor = new LocalExecutor(repo.blocks, signed)
+      const first = await runWorkflowFile(file, 'bench', { repo, executor, concurrency: executor.threads, signer: identity.signer })
       firstRuns.push(performance.now() - started)
       await executor.stop()
       if (!first.ok || first.executed !== TASKS) throw new Error(`first run: ${first.executed} executed, ok=${first.ok}`)
 
       // Re-run of the unchanged file: the workflow-level memo.
       started = performance.now()
-      const again = new LocalExecutor(repo.blocks)
-      const cached = await runWorkflowFile(file, 'bench', { repo, executor: again })
+      const again = new LocalExecutor(repo.blocks, signed)
+      const cached = await runWorkflowFile(file, 'bench', { repo, executor: again, signer: identity.signer })
       cachedRuns.push(performance.now() - started)
       if (cached.executed !== 0 || cached.cached !== TASKS) throw new Error(`cached run executed ${cached.executed}`)
 
@@ -81,7 +85,7 @@ export async function run (): Promise<BenchmarkResult> {
       started = performance.now()
       const plan = loadWorkflow(file, 'bench')
       planMs.push(performance.now() - started)
-      const perTask = await runWorkflow(plan, { repo, executor: again })
+      const perTask = await runWorkflow(plan, { repo, executor: again, signer: identity.signer })
       perTaskRuns.push(performance.now() - started)
       await again.stop()
       if (perTask.executed !== 0 || perTask.cached !== TASKS) throw new Error(`per-task memo run executed ${perTask.executed}`)
@@ -95,7 +99,7 @@ export async function run (): Promise<BenchmarkResult> {
   const perTask = median(perTaskRuns)
   return {
     name: 'memo',
-    description: `${TASKS} small tasks (${CHAINS} chains of ${TASKS / CHAINS} with await/ok): first run vs cached re-run, in process, LMDB store, median of ${REPEATS}`,
+    description: `${TASKS} small tasks (${CHAINS} chains of ${TASKS / CHAINS} with await/ok), signed invocations and receipts as ipvm run does: first run vs cached re-run, in process, LMDB store, median of ${REPEATS}`,
     machine: machine(),
     date: new Date().toISOString(),
     metrics: {
