@@ -8,6 +8,12 @@ export const DEFAULT_TASK_TIME_MS = 60_000
 /** Fuel limit of a task whose `meta.fuel` is absent. */
 export const DEFAULT_TASK_FUEL = 10_000_000_000
 
+/** Memory limit of a task whose `meta.memory` is absent (bytes): 128 MiB. */
+export const DEFAULT_TASK_MEMORY = 128 * 1024 * 1024
+
+/** Most memory a task may have, whatever its `meta.memory` asks (bytes): 1 GiB. */
+export const MAX_TASK_MEMORY = 1024 * 1024 * 1024
+
 /** Largest `meta.time` a workflow may ask for (ms): one hour. */
 export const MAX_TASK_TIME_MS = 3_600_000
 

@@ -33,7 +33,8 @@ export async function run (): Promise<BenchmarkResult> {
   }
 
   const pool = new WasmPool()
-  const task = (i: number): Parameters<WasmPool['run']>[0] => ({ moduleCid, loadModule: async () => bytes, func: 'add', args: [i, 1], timeoutMs: 10_000 })
+  const seed = new Uint8Array(32)
+  const task = (i: number): Parameters<WasmPool['run']>[0] => ({ moduleCid, loadModule: async () => bytes, func: 'add', args: [i, 1], fuel: 1_000_000n, memoryBytes: 1 << 24, seed, timeoutMs: 10_000 })
   const roundTrips: number[] = []
   try {
     for (let i = 0; i < WARMUP + SAMPLES; i++) {
@@ -54,7 +55,7 @@ export async function run (): Promise<BenchmarkResult> {
     const overhead = poolP50 - directP50
     return {
       name: 'pool-overhead',
-      description: `per-task cost of the Piscina pool (${pool.threads} threads) vs instantiate+call on the main thread; ${SAMPLES} sequential samples after ${WARMUP} warm-up`,
+      description: `per-task cost of the Piscina pool (${pool.threads} threads; metered sandbox, module cached in the worker) vs instantiate+call of the plain module on the main thread; ${SAMPLES} sequential samples after ${WARMUP} warm-up`,
       machine: machine(),
       date: new Date().toISOString(),
       metrics: {

@@ -36,8 +36,10 @@ export interface ExecutionResult {
   executed: boolean
   /** Wall-clock time spent in the worker (ms). */
   durationMs: number
-  /** Fuel used; `null` while execution is not metered. */
+  /** Fuel used; `null` when the task never ran to a deterministic end (refused, timed out). */
   fuel: number | bigint | null
+  /** What the guest logged through `ipvm.log`. */
+  log?: string[]
 }
 
 /** Runs instructions. */

@@ -5,7 +5,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { BlockNotFoundError, InputError, TaskError } from '../errors.js'
-import { MAX_ARGUMENT_BYTES, MAX_MODULE_BYTES, DEFAULT_TASK_TIME_MS, DEFAULT_TASK_FUEL } from '../constants.js'
+import { MAX_ARGUMENT_BYTES, MAX_MODULE_BYTES, DEFAULT_TASK_TIME_MS, DEFAULT_TASK_FUEL, DEFAULT_TASK_MEMORY, MAX_TASK_MEMORY } from '../constants.js'
 import { validateInvocation } from '../auth/validate.js'
 import type { RevocationStore } from '../auth/revocations.js'
 import type { DelegationCache } from '../auth/validate.js'
@@ -66,11 +66,17 @@ export class LocalExecutor implements Executor {
         loadModule: async () => await this.loadModule(task.module),
         func: task.func,
         args,
+        fuel: BigInt(task.meta.fuel ?? this.init.defaultFuel ?? DEFAULT_TASK_FUEL),
+        memoryBytes: Math.min(task.meta.memory ?? DEFAULT_TASK_MEMORY, MAX_TASK_MEMORY),
+        seed: task.instructionCid.bytes,
         timeoutMs: task.meta.time ?? this.init.defaultTimeMs ?? DEFAULT_TASK_TIME_MS,
         signal: options.signal
       })
       const out = 'ok' in outcome ? { ok: outcome.ok as IpldValue } : { error: outcome.error }
-      return { out, executed: true, durationMs: outcome.durationMs, fuel: null }
+      const fuel = outcome.fuel === null ? null : outcome.fuel <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(outcome.fuel) : outcome.fuel
+      const result: ExecutionResult = { out, executed: true, durationMs: outcome.durationMs, fuel }
+      if (outcome.log.length > 0) result.log = outcome.log
+      return result
     } catch (err) {
       return { out: { error: asTaskError(err, task).toValue() }, executed: false, durationMs: 0, fuel: null }
     }

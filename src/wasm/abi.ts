@@ -11,7 +11,19 @@
  * - one result is the value, several are a list, none is `null`.
  */
 import { TaskError } from '../errors.js'
-import type { FuncType, ValueType } from './module-info.js'
+import type { ExportSummary, ModuleSummary, SignatureSummary, ValueTypeName } from './meter/summary.js'
+
+type FuncType = SignatureSummary
+type ValueType = ValueTypeName
+
+/**
+ * Finds an export by the name a workflow gives, as Homestar does: the exact
+ * name first, then with `_` and `-` swapped (`add_one` finds `add-one`).
+ */
+export function findExport (summary: Pick<ModuleSummary, 'exports'>, func: string): ExportSummary | undefined {
+  const byName = (name: string): ExportSummary | undefined => summary.exports.find(e => e.name === name)
+  return byName(func) ?? byName(func.replaceAll('_', '-')) ?? byName(func.replaceAll('-', '_'))
+}
 
 /** An argument as it reaches the worker: links are already resolved to bytes. */
 export type WasmArgument = number | bigint | boolean | string | Uint8Array | null | WasmArgument[] | { [key: string]: WasmArgument }

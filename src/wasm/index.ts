@@ -1,3 +1,2 @@
 export * from './pool.js'
-export * from './module-info.js'
 export * from './abi.js'

@@ -32,15 +32,25 @@ export interface WasmTask {
   loadModule: () => Promise<Uint8Array>
   func: string
   args: WasmArgument[]
+  /** Fuel limit (clamped to the sandbox's maximum, 2^47 − 1). */
+  fuel: bigint
+  /** Memory cap in bytes (rounded down to whole 64 KiB pages). */
+  memoryBytes: number
+  /** Seed of the guest's deterministic random stream: the instruction CID's bytes. */
+  seed: Uint8Array
   /** Hard wall-clock limit: past it the worker is terminated and replaced. */
   timeoutMs: number
   signal?: AbortSignal
 }
 
-/** What a task produced: exactly one of `ok` or `error`, and the time it ran in the worker. */
+/**
+ * What a task produced: exactly one of `ok` or `error`, the time it ran in the
+ * worker, the fuel it used (`null` when the worker was stopped from outside,
+ * as on a timeout) and what it logged.
+ */
 export type WasmOutcome =
-  | { ok: WasmResult, durationMs: number }
-  | { error: TaskErrorValue, durationMs: number }
+  | { ok: WasmResult, durationMs: number, fuel: bigint, log: string[] }
+  | { error: TaskErrorValue, durationMs: number, fuel: bigint | null, log: string[] }
 
 /**
  * The worker pool. Safe to `stop` twice; `run` after `stop` rejects.
@@ -48,7 +58,7 @@ export type WasmOutcome =
  * @example
  * ```ts
  * const pool = new WasmPool({ threads: 2 })
- * const out = await pool.run({ moduleCid, loadModule, func: 'add', args: [1, 2], timeoutMs: 1000 })
+ * const out = await pool.run({ moduleCid, loadModule, func: 'add', args: [1, 2], fuel: 1_000_000n, memoryBytes: 1 << 24, seed, timeoutMs: 1000 })
  * await pool.stop()
  * ```
  */
@@ -82,7 +92,8 @@ export class WasmPool {
   async run (task: WasmTask): Promise<WasmOutcome> {
     if (this.stopped) throw new TaskError('Aborted', 'the worker pool is stopped')
     const moduleCid = task.moduleCid.toString()
-    const request: RunRequest = { moduleCid, func: task.func, args: task.args }
+    const memoryPages = Math.floor(task.memoryBytes / 65536)
+    const request: RunRequest = { moduleCid, func: task.func, args: task.args, fuel: task.fuel, memoryPages, seed: task.seed }
     if (!this.sentModules.has(moduleCid)) {
       // Marked before the await, so concurrent first tasks do not all send the bytes.
       this.sentModules.add(moduleCid)
@@ -94,9 +105,9 @@ export class WasmPool {
       response = await this.dispatch(request, task)
     }
     if ('status' in response) {
-      if (response.status === 'ok') return { ok: response.value, durationMs: response.durationMs }
-      if (response.status === 'error') return { error: response.error, durationMs: response.durationMs }
-      return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), durationMs: 0 }
+      if (response.status === 'ok') return { ok: response.value, durationMs: response.durationMs, fuel: response.fuel, log: response.log }
+      if (response.status === 'error') return { error: response.error, durationMs: response.durationMs, fuel: response.fuel, log: response.log }
+      return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), durationMs: 0, fuel: null, log: [] }
     }
     return response
   }
@@ -128,8 +139,8 @@ export class WasmPool {
     } catch (err) {
       const durationMs = performance.now() - started
       const reason: unknown = controller.signal.reason
-      if (controller.signal.aborted && reason instanceof TaskError) return { error: reason.toValue(), durationMs }
-      return { error: new TaskError('WorkerCrashed', `the worker running ${task.func} stopped: ${(err as Error).message}`, { func: task.func }).toValue(), durationMs }
+      if (controller.signal.aborted && reason instanceof TaskError) return { error: reason.toValue(), durationMs, fuel: null, log: [] }
+      return { error: new TaskError('WorkerCrashed', `the worker running ${task.func} stopped: ${(err as Error).message}`, { func: task.func }).toValue(), durationMs, fuel: null, log: [] }
     } finally {
       clearTimeout(timer)
       task.signal?.removeEventListener('abort', onAbort)

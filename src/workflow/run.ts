@@ -181,6 +181,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     let out: Outcome
     let fuel: number | bigint | null = null
     let durationMs: number | undefined
+    let log: string[] | undefined
     try {
       const byLink = new Map(task.awaits.map(ref => [ref.link.toString(), ref.task]))
       const input = substitutePromises(task.instruction.input, (link, selector) =>
@@ -198,6 +199,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       }, { signal })
       out = result.out
       fuel = result.fuel
+      log = result.log
       if (result.executed) {
         executed++
         durationMs = result.durationMs
@@ -214,6 +216,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     const receiptMeta: { [key: string]: IpldValue } = {}
     if (durationMs !== undefined) receiptMeta.time = Math.round(durationMs * 1000) / 1000
     if (fuel !== null) receiptMeta.fuel = fuel
+    if (log !== undefined) receiptMeta.log = log
     const receiptInit = { ran: invocation.cid, out, meta: receiptMeta }
     const receipt = options.signer !== undefined ? await signReceipt(receiptValue(receiptInit), options.signer) : receiptBlock(receiptInit)
     // Dependents need the value, not the disk: the commit goes on in the

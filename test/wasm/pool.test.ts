@@ -12,8 +12,9 @@ const pool = new WasmPool({ threads: 2 })
 test.after(async () => { await pool.stop() })
 
 let loads = 0
-async function call (func: string, args: WasmArgument[], timeoutMs = 5000, bytes = math): Promise<WasmOutcome> {
-  return await pool.run({ moduleCid: bytes === math ? mathCid : cidOf(bytes, codecs.raw), loadModule: async () => { loads++; return bytes }, func, args, timeoutMs })
+const limits = { fuel: 1_000_000_000n, memoryBytes: 16 * 1024 * 1024, seed: new Uint8Array(32) }
+async function call (func: string, args: WasmArgument[], timeoutMs = 5000, bytes = math, fuel = limits.fuel): Promise<WasmOutcome> {
+  return await pool.run({ moduleCid: bytes === math ? mathCid : cidOf(bytes, codecs.raw), loadModule: async () => { loads++; return bytes }, func, args, timeoutMs, ...limits, fuel })
 }
 
 function okOf (outcome: WasmOutcome): unknown {
@@ -77,17 +78,53 @@ test('missing or non-function exports list what the module has', async () => {
   assert.match('error' in notFunction ? notFunction.error.message : '', /is a memory, not a function/)
 })
 
-test('bytes that are not Wasm, components and modules with imports are refused', async () => {
+test('bytes that are not Wasm, components and modules with forbidden imports are refused, naming why', async () => {
   const notWasm = await call('f', [], 5000, new TextEncoder().encode('hello, I am a text file'))
   assert.equal(errorName(notWasm), 'InvalidModule')
-  assert.match('error' in notWasm ? notWasm.error.message : '', /not a valid core WebAssembly module/)
-  assert.equal(errorName(await call('f', [], 5000, new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))), 'InvalidModule')
+  assert.equal('error' in notWasm ? typeof notWasm.error.offset : '', 'number', 'the byte offset is reported')
+  const component = await call('f', [], 5000, new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))
+  assert.equal(errorName(component), 'UnsupportedFeature')
+  assert.equal('error' in component ? component.error.feature : '', 'component-model')
   const badBody = new Uint8Array([...math.subarray(0, math.byteLength - 3), 0xff, 0xff, 0xff])
   assert.equal(errorName(await call('add', [1, 2], 5000, badBody)), 'InvalidModule')
   const imports = await wat('(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))) (func (export "f")))')
   const refused = await call('f', [], 5000, imports)
-  assert.equal(errorName(refused), 'UnsupportedImport')
-  assert.match('error' in refused ? refused.error.message : '', /wasi_snapshot_preview1\.fd_write/)
+  assert.equal(errorName(refused), 'ForbiddenImport')
+  assert.match('error' in refused ? refused.error.message : '', /wasi_snapshot_preview1/)
+  assert.equal('error' in refused ? refused.fuel : -1n, 0n, 'nothing ran')
+})
+
+test('fuel: deterministic, recorded, and a hard limit (OutOfFuel uses exactly the limit)', async () => {
+  const first = await call('sum', [new Uint8Array(1000).fill(1)])
+  const second = await call('sum', [new Uint8Array(1000).fill(1)])
+  assert.equal(okOf(first), 1000)
+  assert.ok(first.fuel !== null && first.fuel > 1000n, `fuel ${first.fuel}`)
+  assert.equal(first.fuel, second.fuel)
+  const bigger = await call('sum', [new Uint8Array(2000).fill(1)])
+  assert.ok((bigger.fuel as bigint) > (first.fuel as bigint), 'more work, more fuel')
+  const starved = await call('spin', [], 5000, math, 10_000n)
+  assert.equal(errorName(starved), 'OutOfFuel')
+  assert.equal(starved.fuel, 10_000n)
+})
+
+test('the deterministic host: clock from fuel, random from the seed, logs captured', async () => {
+  const host = await wat(`(module
+    (import "ipvm" "now_ms" (func $now (result i64)))
+    (import "ipvm" "random_fill" (func $random (param i32 i32)))
+    (import "ipvm" "log" (func $log (param i32 i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 100) "hello")
+    (func (export "now") (result i64) call $now)
+    (func (export "rand") (result i64) i32.const 0 i32.const 8 call $random i32.const 0 i64.load)
+    (func (export "hello") (result i32) i32.const 100 i32.const 5 call $log i32.const 1))`)
+  const now = okOf(await call('now', [], 5000, host))
+  assert.equal(BigInt(now as number | bigint) >= 1_577_836_800_000n, true)
+  const a = okOf(await call('rand', [], 5000, host))
+  assert.equal(okOf(await call('rand', [], 5000, host)), a, 'same seed, same numbers')
+  const other = await pool.run({ moduleCid: cidOf(host, codecs.raw), loadModule: async () => host, func: 'rand', args: [], timeoutMs: 5000, ...limits, seed: new Uint8Array(32).fill(1) })
+  assert.notEqual(okOf(other), a, 'another seed, other numbers')
+  const logged = await call('hello', [], 5000, host)
+  assert.deepEqual(logged.log, ['hello'])
 })
 
 test('a trap in the start function is a Trap', async () => {
@@ -97,7 +134,7 @@ test('a trap in the start function is a Trap', async () => {
 
 test('an infinite loop hits the hard timeout; its worker is replaced and the pool keeps serving', async () => {
   const started = performance.now()
-  const spun = await call('spin', [], 300)
+  const spun = await call('spin', [], 300, math, 2n ** 47n)
   assert.equal(errorName(spun), 'Timeout')
   assert.match('error' in spun ? spun.error.message : '', /time limit of 300 ms/)
   assert.ok(performance.now() - started < 5000)
@@ -119,13 +156,13 @@ test('modules are sent once and compiled once per worker', async () => {
 test('an aborted task is an Aborted error, and stop() is safe twice', async () => {
   const local = new WasmPool({ threads: 1 })
   const controller = new AbortController()
-  const pending = local.run({ moduleCid: mathCid, loadModule: async () => math, func: 'spin', args: [], timeoutMs: 10_000, signal: controller.signal })
+  const pending = local.run({ moduleCid: mathCid, loadModule: async () => math, func: 'spin', args: [], timeoutMs: 10_000, signal: controller.signal, ...limits, fuel: 2n ** 47n })
   setTimeout(() => controller.abort(), 100)
   const outcome = await pending
   assert.equal(errorName(outcome), 'Aborted')
   await local.stop()
   await local.stop()
-  await assert.rejects(local.run({ moduleCid: mathCid, loadModule: async () => math, func: 'add', args: [1, 2], timeoutMs: 100 }), /stopped/)
+  await assert.rejects(local.run({ moduleCid: mathCid, loadModule: async () => math, func: 'add', args: [1, 2], timeoutMs: 100, ...limits }), /stopped/)
 })
 
 test('pool options are validated', () => {
