@@ -37,7 +37,8 @@ test('add, run (twice), receipt: the README walk-through', async t => {
 
   const first = await ipvm(['run', example('workflows/arith.json')], home)
   assert.equal(first.code, 0, first.stderr)
-  assert.match(first.stdout, /#\s+task\s+InID\s+status\s+result\s+fuel\/time\s+cached/)
+  assert.match(first.stdout, /#\s+task\s+InID\s+status\s+result\s+fuel\s+time\s+cached/)
+  assert.match(first.stdout, /add_one\s+bafyrei\w+\s+ok\s+21\s+\d+\s+[\d.]+ [µm]?s/)
   assert.match(first.stdout, /5 tasks, 5 ok, 0 cached, 5 executed/)
   assert.match(first.stdout, /add_one\s+bafyrei\w+\s+ok\s+21/)
 

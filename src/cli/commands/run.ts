@@ -138,10 +138,11 @@ function printReport (report: WorkflowReport, { stdout }: CommandContext): void 
     task.instructionCid.toString(),
     task.status === 'ok' ? s.green('ok') : task.status === 'error' ? s.red(task.out !== undefined && 'error' in task.out ? task.out.error.name : 'error') : s.yellow('not run'),
     task.status === 'ok' ? summary(task) : '',
-    task.fuel !== null ? `${task.fuel} fuel` : formatDuration(task.durationMs),
+    task.fuel !== null ? task.fuel.toLocaleString('en-US') : '—',
+    formatDuration(task.durationMs),
     task.cached ? s.cyan('cached') : ''
   ])
-  stdout.write(table(['#', 'task', 'InID', 'status', 'result', 'fuel/time', 'cached'], rows, new Set([0, 5])))
+  stdout.write(table(['#', 'task', 'InID', 'status', 'result', 'fuel', 'time', 'cached'], rows, new Set([0, 5, 6])))
   const failures = report.tasks.filter(t => t.status !== 'ok')
   if (failures.length > 0) {
     stdout.write('\n')
