@@ -77,7 +77,7 @@ export class WasmPool {
     if (!Number.isInteger(heap) || heap < 16) throw new RangeError('maxWorkerHeapMb must be an integer of at least 16')
     this.threads = threads
     this.piscina = new Piscina<RunRequest, RunResponse>({
-      filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
+      filename: fileURLToPath(new URL('./worker-entry.cjs', import.meta.url)),
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,
