@@ -17,7 +17,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { cidOf, codecs, encodeBlock } from '../model/block.js'
+import { cidOf, codecs, encodeBlock, dropUndefined } from '../model/block.js'
 import { delegationBlocks, matchesCid } from './delegation.js'
 import { MalformedReceipt, MissingBlock, MissingSignature, WrongAudience, WrongIssuer } from './errors.js'
 import { verifySignature } from './principal.js'
@@ -96,12 +96,6 @@ export type UnsignedReceipt = Omit<Receipt, 'iss' | 'sig'>
 export function receiptPayload (receipt: UnsignedReceipt & { iss: string, sig?: Uint8Array }): Uint8Array {
   const { sig: _sig, ...signed } = receipt
   return dagCbor.encode(dropUndefined(signed))
-}
-
-function dropUndefined<T extends object> (record: T): T {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value
-  return out as T
 }
 
 /**

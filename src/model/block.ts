@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import type { IpldValue } from './types.js'
 
 /** Multicodec codes used by ipvm. */
 export const codecs = {
@@ -63,4 +64,17 @@ export function decodeBlock<T> (bytes: Uint8Array): T {
 /** Accepts a CID from any multiformats version (ucanto and others bring their own). */
 export function asCid (value: unknown): CID | null {
   return CID.asCID(value)
+}
+
+/** True when `value` is an IPLD map: an object that is neither a list, bytes nor a link. */
+export function isIpldMap (value: unknown): value is { [key: string]: IpldValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array) && CID.asCID(value) === null
+}
+
+/** A shallow copy of `record` without its `undefined` values (DAG-CBOR has no undefined). */
+export function dropUndefined<T extends object> (record: T): T {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value
+  return out as T
 }

@@ -1,7 +1,7 @@
 /**
  * Invocations, receipts and outcome digests.
  */
-import { encodeBlock } from './block.js'
+import { encodeBlock, dropUndefined } from './block.js'
 import type { CID } from 'multiformats/cid'
 import type { Block } from './block.js'
 import type { Invocation, IpldValue, Outcome, Receipt, Task } from './types.js'
@@ -55,12 +55,4 @@ function withoutUndefined (task: Task): Task {
   const result: Task = { run: task.run, meta: dropUndefined(task.meta), prf: task.prf }
   if (task.cause !== undefined) result.cause = task.cause
   return result
-}
-
-function dropUndefined<T extends Record<string, unknown>> (record: T): T {
-  const result: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(record)) {
-    if (value !== undefined) result[key] = value
-  }
-  return result as T
 }

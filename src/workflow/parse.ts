@@ -7,6 +7,7 @@ import * as dagJson from '@ipld/dag-json'
 import { CID } from 'multiformats/cid'
 import { WorkflowValidationError } from '../errors.js'
 import { parseResource, WASM_RUN } from '../model/instruction.js'
+import { isIpldMap } from '../model/block.js'
 import { MAX_WORKFLOW_BYTES, MAX_WORKFLOW_TASKS, MAX_TASK_TIME_MS, MAX_REPORTED_ISSUES } from '../constants.js'
 import type { ValidationIssue } from '../errors.js'
 import type { IpldValue, Instruction, TaskMeta } from '../model/types.js'
@@ -26,11 +27,6 @@ class Issues {
     if (this.list.length < MAX_REPORTED_ISSUES) this.list.push({ path, message })
     else if (this.list.length === MAX_REPORTED_ISSUES) this.list.push({ path: '…', message: 'more problems not shown' })
   }
-}
-
-function isMap (value: unknown): value is { [key: string]: IpldValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    !(value instanceof Uint8Array) && CID.asCID(value) === null
 }
 
 function kindOf (value: unknown): string {
@@ -107,7 +103,7 @@ function findMalformedLinks (value: unknown, path: string, issues: Issues): void
 function checkMeta (value: unknown, path: string, issues: Issues): TaskMeta {
   const meta: TaskMeta = {}
   if (value === undefined || value === null) return meta
-  if (!isMap(value)) { issues.add(path, `meta must be a map, not ${kindOf(value)}`); return meta }
+  if (!isIpldMap(value)) { issues.add(path, `meta must be a map, not ${kindOf(value)}`); return meta }
   for (const key of Object.keys(value)) {
     if (!META_KEYS.has(key)) issues.add(`${path}.${key}`, `unknown meta key (expected fuel, memory, time)`)
   }
@@ -144,12 +140,12 @@ function checkLinks (value: unknown, path: string, issues: Issues): CID[] {
 
 function checkTask (value: unknown, index: number, issues: Issues): WorkflowTask | undefined {
   const path = `tasks[${index}]`
-  if (!isMap(value)) { issues.add(path, `a task must be a map, not ${kindOf(value)}`); return undefined }
+  if (!isIpldMap(value)) { issues.add(path, `a task must be a map, not ${kindOf(value)}`); return undefined }
   for (const key of Object.keys(value)) {
     if (!TASK_KEYS.has(key)) issues.add(`${path}.${key}`, 'unknown task key (expected run, meta, prf, cause)')
   }
   const run = value.run
-  if (!isMap(run)) { issues.add(`${path}.run`, run === undefined ? 'missing: every task needs a run instruction' : `run must be a map, not ${kindOf(run)}`); return undefined }
+  if (!isIpldMap(run)) { issues.add(`${path}.run`, run === undefined ? 'missing: every task needs a run instruction' : `run must be a map, not ${kindOf(run)}`); return undefined }
   for (const key of Object.keys(run)) {
     if (!RUN_KEYS.has(key)) issues.add(`${path}.run.${key}`, 'unknown instruction key (expected rsc, op, input, nnc)')
   }
@@ -161,7 +157,7 @@ function checkTask (value: unknown, index: number, issues: Issues): WorkflowTask
   if (typeof op !== 'string') issues.add(`${path}.run.op`, op === undefined ? `missing: the ability, "${WASM_RUN}"` : `op must be a string, not ${kindOf(op)}`)
   else if (op !== WASM_RUN) issues.add(`${path}.run.op`, `unknown op "${op}": this node runs "${WASM_RUN}" only`)
   if (nnc !== undefined && typeof nnc !== 'string') issues.add(`${path}.run.nnc`, `nnc must be a string, not ${kindOf(nnc)}`)
-  if (!isMap(input)) issues.add(`${path}.run.input`, input === undefined ? 'missing: {"func": …, "args": […]}' : `input must be a map, not ${kindOf(input)}`)
+  if (!isIpldMap(input)) issues.add(`${path}.run.input`, input === undefined ? 'missing: {"func": …, "args": […]}' : `input must be a map, not ${kindOf(input)}`)
   else {
     const { func, args } = input
     if (typeof func !== 'string' || func === '') issues.add(`${path}.run.input.func`, func === undefined ? 'missing: the name of the exported function to call' : 'func must be a non-empty string')
@@ -192,7 +188,7 @@ export function parseWorkflow (bytes: Uint8Array, source = 'workflow'): Workflow
   }
   const value = decode(bytes, source)
   const issues = new Issues()
-  if (!isMap(value)) throw new WorkflowValidationError(source, [{ path: '(root)', message: `a workflow is a map {"tasks": […]}, not ${kindOf(value)}` }])
+  if (!isIpldMap(value)) throw new WorkflowValidationError(source, [{ path: '(root)', message: `a workflow is a map {"tasks": […]}, not ${kindOf(value)}` }])
   for (const key of Object.keys(value)) {
     if (!WORKFLOW_KEYS.has(key)) issues.add(key, 'unknown workflow key (expected tasks, market, name)')
   }
@@ -206,7 +202,7 @@ export function parseWorkflow (bytes: Uint8Array, source = 'workflow'): Workflow
     issues.add('tasks', `${tasks.length} tasks, over the limit of ${MAX_WORKFLOW_TASKS}`)
     throw new WorkflowValidationError(source, issues.list)
   }
-  if (value.market !== undefined && !isMap(value.market)) issues.add('market', `market must be a map, not ${kindOf(value.market)}`)
+  if (value.market !== undefined && !isIpldMap(value.market)) issues.add('market', `market must be a map, not ${kindOf(value.market)}`)
   const checked: WorkflowTask[] = []
   tasks.forEach((task, index) => {
     const result = checkTask(task, index, issues)

@@ -3,6 +3,7 @@
  * `{"await/*": link}`, where the link is an instruction CID of the same workflow.
  */
 import { CID } from 'multiformats/cid'
+import { isIpldMap } from '../model/block.js'
 import type { IpldValue } from '../model/types.js'
 import type { AwaitSelector } from './types.js'
 
@@ -15,11 +16,6 @@ export interface FoundPromise {
   path: string
 }
 
-function isPlainMap (value: unknown): value is { [key: string]: IpldValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    !(value instanceof Uint8Array) && CID.asCID(value) === null
-}
-
 /**
  * Finds every promise in `value` (at any depth). Malformed promises (unknown
  * selector, extra keys, a target that is not a link) are reported to `onIssue`.
@@ -28,7 +24,7 @@ export function findPromises (value: IpldValue, path: string, onIssue: (path: st
   const found: FoundPromise[] = []
   const walk = (node: IpldValue, at: string): void => {
     if (Array.isArray(node)) { node.forEach((item, i) => walk(item, `${at}[${i}]`)); return }
-    if (!isPlainMap(node)) return
+    if (!isIpldMap(node)) return
     const keys = Object.keys(node)
     const awaitKeys = keys.filter(key => key.startsWith('await/'))
     if (awaitKeys.length === 0) {
@@ -52,7 +48,7 @@ export function findPromises (value: IpldValue, path: string, onIssue: (path: st
  */
 export function substitutePromises (value: IpldValue, resolve: (link: CID, selector: AwaitSelector) => IpldValue): IpldValue {
   if (Array.isArray(value)) return value.map(item => substitutePromises(item, resolve))
-  if (!isPlainMap(value)) return value
+  if (!isIpldMap(value)) return value
   const keys = Object.keys(value)
   if (keys.length === 1 && SELECTORS.has(keys[0] as string)) {
     const link = CID.asCID(value[keys[0] as string])
