@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import * as dagJson from '@ipld/dag-json'
 import { tempDir, wat, MATH_WAT, task } from '../helpers.js'
 import { cidOf, codecs } from '../../src/model/block.js'
+import { instructionCid } from '../../src/model/instruction.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const bin = join(root, 'dist/src/cli/bin.js')
@@ -218,4 +219,40 @@ test('run --proof: a requester delegates to the node; caveats are enforced and r
   assert.equal(bad.code, 1)
   assertClean(bad)
   assert.match(bad.stderr, /proof .*garbage\.car/)
+})
+
+test('SIGKILL mid-run loses nothing: the rerun answers finished tasks from the store and runs the rest', async t => {
+  const home = await tempDir(t)
+  const dir = await tempDir(t)
+  const math = await wat(MATH_WAT)
+  await writeFile(join(dir, 'math.wasm'), math)
+  assert.equal((await ipvm(['add', join(dir, 'math.wasm')], home)).code, 0)
+  const module = cidOf(math, codecs.raw)
+  const quick = task(module, 'add', [20, 22])
+  const slow = task(module, 'spin', [], { time: 60_000, nnc: 'slow' })
+  ;(slow as any).meta.fuel = 2 ** 46
+  const file = join(dir, 'kill.json')
+  await writeFile(file, JSON.stringify({ tasks: [quick, slow] }))
+  const child = spawn(process.execPath, [bin, 'run', file], { env: { ...process.env, IPVM_HOME: home, NO_COLOR: '1' } })
+  // Wait until the quick task's receipt is on disk (another process reading the same LMDB store).
+  const deadline = Date.now() + 20_000
+  let recorded = false
+  const inid = instructionCid((quick as any).run).toString()
+  while (!recorded && Date.now() < deadline) {
+    recorded = (await ipvm(['receipt', inid], home)).code === 0
+    if (!recorded) await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  assert.ok(recorded, 'the quick task was recorded while the slow one spins')
+  child.kill('SIGKILL')
+  await new Promise(resolve => child.on('exit', resolve))
+
+  // Rerun with a short limit for the slow task's sake: the quick one must come from the store.
+  ;(slow as any).meta.time = 300
+  await writeFile(file, JSON.stringify({ tasks: [quick, slow] }))
+  const rerun = await ipvm(['run', '--json', file], home)
+  const report = JSON.parse(rerun.stdout)
+  assert.equal(report.tasks[0].cached, true)
+  assert.equal(report.tasks[0].out.ok, 42)
+  assert.equal(report.tasks[1].out.error.name, 'Timeout')
+  assert.equal(report.executed, 1)
 })
