@@ -6,7 +6,8 @@
  *   node examples/build.mjs --check   build, then fail if a workflow file is stale
  *
  * 1. Every `examples/src/NAME.wat` is compiled with wabt into
- *    `examples/build/NAME.wasm` (core Wasm, MVP opcodes, no imports allowed).
+ *    `examples/build/NAME.wasm` (core Wasm, MVP opcodes, no imports allowed),
+ *    and the AssemblyScript guests listed in ASSEMBLYSCRIPT with `asc`.
  * 2. Every module and every file under `examples/data/` gets its CID exactly as
  *    `ipfs add --cid-version 1` would compute it (UnixFS importer, defaults).
  * 3. Every `examples/workflows/NAME.template.json` is rendered into
@@ -27,6 +28,8 @@
  */
 import { readFile, writeFile, readdir, mkdir } from 'node:fs/promises'
 import { realpathSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import wabtInit from 'wabt'
@@ -123,6 +126,33 @@ async function _compileModules (wabt) {
   return modules
 }
 
+/**
+ * AssemblyScript guests (`examples/src/NAME.ts`), compiled with the installed
+ * `asc`: the options each needs (the IPLD ABI guest must not import
+ * `env.abort`; the WASI command uses the WASI shim).
+ */
+const ASSEMBLYSCRIPT = {
+  'stats.ts': ['--use', 'abort='],
+  'wasi-tool.ts': ['--config', './node_modules/@assemblyscript/wasi-shim/asconfig.json']
+}
+
+async function _compileAssemblyScript () {
+  const modules = []
+  const root = join(EXAMPLES, '..')
+  for (const [file, extra] of Object.entries(ASSEMBLYSCRIPT)) {
+    const name = file.slice(0, -'.ts'.length) + '.wasm'
+    const out = join(BUILD, name)
+    try {
+      await promisify(execFile)(process.execPath, [join(root, 'node_modules/assemblyscript/bin/asc.js'), join('examples/src', file), '-O3', '--runtime', 'stub', '-o', out, ...extra], { cwd: root })
+    } catch (err) {
+      throw new BuildError(`cannot compile examples/src/${file}:\n${String(err.stderr ?? err.message ?? err).trim()}`)
+    }
+    const bytes = await readFile(out)
+    modules.push({ key: name, path: `build/${name}`, bytes: bytes.length, cid: (await unixfsCid(bytes)).toString() })
+  }
+  return modules
+}
+
 async function _hashData () {
   const files = []
   for (const file of await _listFiles(DATA, '')) {
@@ -191,7 +221,7 @@ async function main () {
   await mkdir(BUILD, { recursive: true })
   const wabt = await wabtInit()
 
-  const modules = await _compileModules(wabt)
+  const modules = [...await _compileModules(wabt), ...await _compileAssemblyScript()]
   const data = await _hashData()
   const cids = new Map([...modules, ...data].map((entry) => [entry.key, entry.cid]))
   for (const entry of [...modules, ...data]) {

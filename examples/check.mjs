@@ -300,8 +300,16 @@ async function main () {
   const content = await _contentByCid()
   const guests = new Map()
   const guestsByCid = new Map()
+  // Guests of the IPLD-bytes and WASI ABIs are checked through ipvm itself
+  // (test/examples.test.ts); this script runs core-ABI guests directly.
+  const otherAbi = new Set()
   for (const [cid, { label, bytes }] of content) {
     if (!label.endsWith('.wasm')) continue
+    const module = new WebAssembly.Module(bytes)
+    if (WebAssembly.Module.imports(module).length > 0 || WebAssembly.Module.exports(module).some((e) => e.name === 'ipvm_alloc')) {
+      otherAbi.add(cid)
+      continue
+    }
     const guest = await _loadGuest(bytes)
     guests.set(label, guest)
     guestsByCid.set(cid, guest)
@@ -313,8 +321,14 @@ async function main () {
   const files = (await readdir(WORKFLOWS))
     .filter((name) => name.endsWith('.json') && !name.endsWith('.template.json') && name !== 'expected.json')
     .sort()
+  const skipped = []
   for (const file of files) {
     const workflow = dagJson.decode(await readFile(join(WORKFLOWS, file)))
+    if (workflow.tasks.some((task) => otherAbi.has(task.run.rsc.replace(/^ipfs:\/\//, '')))) {
+      skipped.push(file)
+      console.log(`skip ${file.padEnd(16)} (IPLD-bytes or WASI guest: checked through ipvm by test/examples.test.ts)`)
+      continue
+    }
     const results = new Map()
     actual[file] = []
     for (const [index, task] of workflow.tasks.entries()) {
@@ -366,13 +380,14 @@ async function main () {
     }
   }
   for (const file of Object.keys(expected)) {
-    if (!(file in actual)) _fail(`expected.json lists ${file}, which is not a rendered workflow`)
+    if (!(file in actual) && !skipped.includes(file)) _fail(`expected.json lists ${file}, which is not a rendered workflow`)
   }
 
   if (failures.length > 0) {
     console.error(`examples/check.mjs: ${failures.length} failure(s)`)
     process.exitCode = 1
   } else if (update) {
+    for (const file of skipped) actual[file] = expected[file]
     const lines = Object.entries(actual).map(([file, values]) => `  ${JSON.stringify(file)}: ${JSON.stringify(values)}`)
     await writeFile(EXPECTED, `{\n${lines.join(',\n')}\n}\n`)
     console.log('wrote examples/workflows/expected.json')

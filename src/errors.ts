@@ -75,6 +75,9 @@ export type TaskErrorName =
   | 'DependencyFailed'
   | 'UnexpectedSuccess'
   | 'UnrepresentableResult'
+  | 'UnsupportedAbi'
+  | 'InvalidOutput'
+  | 'ExitCode'
   | 'Unauthorized'
   | 'Aborted'
 

@@ -38,8 +38,8 @@ export interface ExecutionResult {
   durationMs: number
   /** Fuel used; `null` when the task never ran to a deterministic end (refused, timed out). */
   fuel: number | bigint | null
-  /** What the guest logged through `ipvm.log`. */
-  log?: string[]
+  /** More for the receipt's `meta`: `log` (what the guest logged), `abi`, and for WASI commands `stderr` and `exitCode`. */
+  meta?: { [key: string]: IpldValue }
 }
 
 /** Runs instructions. */

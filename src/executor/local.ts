@@ -74,9 +74,12 @@ export class LocalExecutor implements Executor {
       })
       const out = 'ok' in outcome ? { ok: outcome.ok as IpldValue } : { error: outcome.error }
       const fuel = outcome.fuel === null ? null : outcome.fuel <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(outcome.fuel) : outcome.fuel
-      const result: ExecutionResult = { out, executed: true, durationMs: outcome.durationMs, fuel }
-      if (outcome.log.length > 0) result.log = outcome.log
-      return result
+      const meta: { [key: string]: IpldValue } = {}
+      if (outcome.abi !== undefined) meta.abi = outcome.abi
+      if (outcome.log.length > 0) meta.log = outcome.log
+      if (outcome.stderr !== undefined && outcome.stderr !== '') meta.stderr = outcome.stderr
+      if (outcome.exitCode !== undefined) meta.exitCode = outcome.exitCode
+      return { out, executed: true, durationMs: outcome.durationMs, fuel, meta }
     } catch (err) {
       return { out: { error: asTaskError(err, task).toValue() }, executed: false, durationMs: 0, fuel: null }
     }

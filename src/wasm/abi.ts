@@ -28,8 +28,12 @@ export function findExport (summary: Pick<ModuleSummary, 'exports'>, func: strin
 /** An argument as it reaches the worker: links are already resolved to bytes. */
 export type WasmArgument = number | bigint | boolean | string | Uint8Array | null | WasmArgument[] | { [key: string]: WasmArgument }
 
-/** Plain values a core function can return. */
-export type WasmResult = number | bigint | null | WasmResult[]
+/**
+ * A task's result: what a core function returns (numbers, a list of them or
+ * null), any IPLD value without links (the IPLD bytes ABI), or bytes (a WASI
+ * command's stdout).
+ */
+export type WasmResult = number | bigint | boolean | string | Uint8Array | null | WasmResult[] | { [key: string]: WasmResult }
 
 const I32_MIN = -(2 ** 31)
 const U32_MAX = 2 ** 32 - 1

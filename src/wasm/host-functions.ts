@@ -41,7 +41,17 @@ export interface HostContext {
 export interface HostFunctions {
   imports: WebAssembly.Imports
   log: string[]
+  /** Fills `out` from the task's seeded random stream (the one `random_fill` draws from; WASI's `random_get` shares it). */
+  randomFill: (out: Uint8Array) => void
+  /** The virtual clock in nanoseconds since the Unix epoch: one nanosecond per unit of fuel, so `now_ms` is this ÷ 10^6. */
+  nowNs: () => bigint
 }
+
+/** The virtual clock's epoch in ns. */
+export const VIRTUAL_EPOCH_NS = VIRTUAL_EPOCH_MS * 1_000_000n
+
+/** Fuel per virtual nanosecond: 1, so the ns clock and the ms clock agree. */
+const FUEL_PER_VIRTUAL_NS = FUEL_PER_VIRTUAL_MS / 1_000_000n
 
 function view (context: HostContext, ptr: number, len: number, what: string): Uint8Array {
   const memory = context.memory()
@@ -89,5 +99,6 @@ export function hostFunctions (context: HostContext): HostFunctions {
       }
     }
   }
-  return { imports, log }
+  const nowNs = (): bigint => VIRTUAL_EPOCH_NS + context.fuelUsed() / FUEL_PER_VIRTUAL_NS
+  return { imports, log, randomFill: nextRandom, nowNs }
 }

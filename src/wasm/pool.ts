@@ -48,9 +48,22 @@ export interface WasmTask {
  * worker, the fuel it used (`null` when the worker was stopped from outside,
  * as on a timeout) and what it logged.
  */
-export type WasmOutcome =
-  | { ok: WasmResult, durationMs: number, fuel: bigint, log: string[] }
-  | { error: TaskErrorValue, durationMs: number, fuel: bigint | null, log: string[] }
+export type WasmOutcome = ({ ok: WasmResult, fuel: bigint } | { error: TaskErrorValue, fuel: bigint | null }) & WasmRunDetails
+
+/** What a run reports besides its outcome. */
+export interface WasmRunDetails {
+  durationMs: number
+  /** What the guest logged through `ipvm.log`. */
+  log: string[]
+  /** The ABI that served the call (`core`, `ipld` or `wasi`), once the module compiled. */
+  abi?: string
+  /** WASI commands: stderr (at most 64 KiB). */
+  stderr?: string
+  /** WASI commands: the exit code. */
+  exitCode?: number
+  /** True when the worker compiled the module for this call. */
+  compiled: boolean
+}
 
 /**
  * The worker pool. Safe to `stop` twice; `run` after `stop` rejects.
@@ -65,8 +78,12 @@ export type WasmOutcome =
 export class WasmPool {
   readonly threads: number
   private readonly piscina: Piscina<RunRequest, RunResponse>
-  /** Modules already sent to some worker: later tasks omit the bytes, a worker that lacks them asks. */
-  private readonly sentModules = new Set<string>()
+  /**
+   * Which worker threads hold which modules. A task carries the module's bytes
+   * until every worker has reported holding it; after that the bytes stay
+   * home, and a replaced worker that lacks them answers `need-module`.
+   */
+  private readonly holders = new Map<string, Set<number>>()
   private readonly loading = new Map<string, Promise<Uint8Array>>()
   private stopped = false
 
@@ -94,22 +111,29 @@ export class WasmPool {
     const moduleCid = task.moduleCid.toString()
     const memoryPages = Math.floor(task.memoryBytes / 65536)
     const request: RunRequest = { moduleCid, func: task.func, args: task.args, fuel: task.fuel, memoryPages, seed: task.seed }
-    if (!this.sentModules.has(moduleCid)) {
-      // Marked before the await, so concurrent first tasks do not all send the bytes.
-      this.sentModules.add(moduleCid)
-      request.moduleBytes = await this.load(moduleCid, task)
-    }
+    if ((this.holders.get(moduleCid)?.size ?? 0) < this.threads) request.moduleBytes = await this.load(moduleCid, task)
     let response = await this.dispatch(request, task)
     if ('status' in response && response.status === 'need-module') {
       request.moduleBytes = await this.load(moduleCid, task)
       response = await this.dispatch(request, task)
     }
-    if ('status' in response) {
-      if (response.status === 'ok') return { ok: response.value, durationMs: response.durationMs, fuel: response.fuel, log: response.log }
-      if (response.status === 'error') return { error: response.error, durationMs: response.durationMs, fuel: response.fuel, log: response.log }
-      return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), durationMs: 0, fuel: null, log: [] }
+    if (!('status' in response)) return response
+    if (response.status === 'need-module') {
+      return { error: new TaskError('WorkerCrashed', 'a worker asked twice for the same module').toValue(), fuel: null, durationMs: 0, log: [], compiled: false }
     }
-    return response
+    if (response.abi !== undefined) {
+      // The worker answered from a compiled module, so it holds it (one that failed to compile is not held).
+      let holders = this.holders.get(moduleCid)
+      if (holders === undefined) this.holders.set(moduleCid, holders = new Set())
+      holders.add(response.threadId)
+    }
+    const details: WasmRunDetails = { durationMs: response.durationMs, log: response.log, compiled: response.compiled }
+    if (response.abi !== undefined) details.abi = response.abi
+    if (response.stderr !== undefined) details.stderr = response.stderr
+    if (response.exitCode !== undefined) details.exitCode = response.exitCode
+    return response.status === 'ok'
+      ? { ok: response.value, fuel: response.fuel, ...details }
+      : { error: response.error, fuel: response.fuel, ...details }
   }
 
   /** Reads a module's bytes, sharing one read among tasks that ask at once. */
@@ -119,12 +143,7 @@ export class WasmPool {
       pending = task.loadModule().finally(() => this.loading.delete(moduleCid))
       this.loading.set(moduleCid, pending)
     }
-    try {
-      return await pending
-    } catch (err) {
-      this.sentModules.delete(moduleCid)
-      throw err
-    }
+    return await pending
   }
 
   private async dispatch (request: RunRequest, task: WasmTask): Promise<RunResponse | WasmOutcome> {
@@ -139,8 +158,8 @@ export class WasmPool {
     } catch (err) {
       const durationMs = performance.now() - started
       const reason: unknown = controller.signal.reason
-      if (controller.signal.aborted && reason instanceof TaskError) return { error: reason.toValue(), durationMs, fuel: null, log: [] }
-      return { error: new TaskError('WorkerCrashed', `the worker running ${task.func} stopped: ${(err as Error).message}`, { func: task.func }).toValue(), durationMs, fuel: null, log: [] }
+      if (controller.signal.aborted && reason instanceof TaskError) return { error: reason.toValue(), durationMs, fuel: null, log: [], compiled: false }
+      return { error: new TaskError('WorkerCrashed', `the worker running ${task.func} stopped: ${(err as Error).message}`, { func: task.func }).toValue(), durationMs, fuel: null, log: [], compiled: false }
     } finally {
       clearTimeout(timer)
       task.signal?.removeEventListener('abort', onAbort)

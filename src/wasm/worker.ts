@@ -2,17 +2,25 @@
  * The Piscina worker that runs `wasm/run` tasks inside the deterministic
  * sandbox: every module is validated and instrumented (fuel, call depth,
  * memory cap, canonical NaNs) before it is compiled, and every call is
- * metered. Compiled modules are kept per worker by (CID, memory cap); the main
+ * metered. Each module is served by one calling convention, selected from
+ * its imports and exports before instrumentation (core numbers, IPLD bytes,
+ * or a WASI command; see `abi/README.md`), which also decides the imports it
+ * may link. Compiled modules are kept per worker by (CID, memory cap); the main
  * thread sends a module's bytes only the first time, and again when this
  * worker answers `need-module`.
  */
 import { performance } from 'node:perf_hooks'
 import v8 from 'node:v8'
+import { threadId } from 'node:worker_threads'
 import { TaskError } from '../errors.js'
 import { WORKER_MODULE_CACHE_SIZE } from '../constants.js'
 import { instrument, MeteredInstance, MAX_FUEL } from './meter/index.js'
-import { toWasmParams, fromWasmResults, findExport } from './abi.js'
-import { hostFunctions, HOST_IMPORTS } from './host-functions.js'
+import { findExport } from './abi.js'
+import { hostFunctions } from './host-functions.js'
+import { wasiHost } from './wasi.js'
+import { selectAbi, moduleShape, callCore, callIpld, wasiInvocation, checkCommandEntry, runCommand, exitCodeError } from './abi/index.js'
+import type { AbiKind, Guest } from './abi/index.js'
+import type { WasiHost } from './wasi.js'
 import type { TaskErrorValue } from '../errors.js'
 import type { ModuleSummary } from './meter/index.js'
 import type { WasmArgument, WasmResult } from './abi.js'
@@ -37,15 +45,42 @@ export interface RunRequest {
   seed: Uint8Array
 }
 
+/** What every answer that ran (or tried to) carries besides the outcome. */
+interface RunReport {
+  /** The worker thread that answered: the pool tracks which workers hold which modules. */
+  threadId: number
+  /** True when this call compiled the module (the worker had not cached it). */
+  compiled: boolean
+  durationMs: number
+  fuel: bigint
+  log: string[]
+  /** The ABI that served the call, once the module compiled (see `abi/select.ts`). */
+  abi?: AbiKind
+  /** WASI commands: what the command wrote to stderr (at most 64 KiB), for the receipt's meta. */
+  stderr?: string
+  /** WASI commands: the exit code (0 on success; a non-zero one is also an `ExitCode` error). */
+  exitCode?: number
+}
+
 /** The worker's answer. Failures are values, so the pool never sees a thrown task error. */
 export type RunResponse =
-  | { status: 'ok', value: WasmResult, durationMs: number, fuel: bigint, log: string[] }
-  | { status: 'error', error: TaskErrorValue, durationMs: number, fuel: bigint, log: string[] }
+  | ({ status: 'ok', value: WasmResult } & RunReport)
+  | ({ status: 'error', error: TaskErrorValue } & RunReport)
   | { status: 'need-module' }
 
 interface CompiledModule {
   module: WebAssembly.Module
   summary: ModuleSummary
+  abi: AbiKind
+}
+
+/** Per-run state reported whatever happens. */
+interface RunState {
+  fuel: bigint
+  log: string[]
+  abi?: AbiKind
+  stderr?: string
+  exitCode?: number
 }
 
 const cache = new Map<string, CompiledModule>()
@@ -55,9 +90,14 @@ const cacheKey = (cid: string, memoryPages: number): string => `${cid}/${memoryP
 function compile (request: RunRequest, bytes: Uint8Array): CompiledModule {
   const { moduleCid } = request
   let instrumented
+  let abi: AbiKind
   try {
-    instrumented = instrument(bytes, { limits: { maxMemoryPages: request.memoryPages }, allowedImports: HOST_IMPORTS })
+    // The ABI decides which imports the sandbox allows (WASI only for commands), so it is selected first.
+    const selection = selectAbi(moduleShape(bytes), moduleCid)
+    abi = selection.kind
+    instrumented = instrument(bytes, { limits: { maxMemoryPages: request.memoryPages }, allowedImports: selection.allowedImports })
   } catch (err) {
+    if (err instanceof TaskError) throw err
     const error = err as Error & Record<string, unknown>
     if (['InvalidModule', 'UnsupportedFeature', 'ForbiddenImport', 'LimitExceeded'].includes(error.name)) {
       const details: Record<string, unknown> = { module: moduleCid }
@@ -73,7 +113,7 @@ function compile (request: RunRequest, bytes: Uint8Array): CompiledModule {
   } catch (err) {
     throw new TaskError('InvalidModule', `module ${moduleCid} does not compile: ${(err as Error).message}`, { module: moduleCid })
   }
-  const compiled = { module, summary: instrumented.summary }
+  const compiled = { module, summary: instrumented.summary, abi }
   cache.set(cacheKey(moduleCid, request.memoryPages), compiled)
   if (cache.size > WORKER_MODULE_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
   return compiled
@@ -90,9 +130,9 @@ function lookup (request: RunRequest): CompiledModule | undefined {
   return hit
 }
 
-/** Runs one call; `state` receives the fuel used whatever happens. */
-function execute (compiled: CompiledModule, request: RunRequest, state: { fuel: bigint, log: string[] }): WasmResult {
-  const { summary, module } = compiled
+/** Runs one call by the module's ABI; `state` receives the fuel used, the log and the command's stderr whatever happens. */
+function execute (compiled: CompiledModule, request: RunRequest, state: RunState): WasmResult {
+  const { summary, module, abi } = compiled
   const { func, moduleCid } = request
   const exported = findExport(summary, func)
   if (exported === undefined) {
@@ -104,31 +144,39 @@ function execute (compiled: CompiledModule, request: RunRequest, state: { fuel: 
   }
   let metered: MeteredInstance | undefined
   let memory: WebAssembly.Memory | undefined
-  const host = hostFunctions({ memory: () => memory, fuelUsed: () => metered?.fuelUsed ?? 0n, seed: request.seed })
+  const fuelUsed = (): bigint => metered?.fuelUsed ?? 0n
+  const host = hostFunctions({ memory: () => memory, fuelUsed, seed: request.seed })
   state.log = host.log
-  const instance = new WebAssembly.Instance(module, host.imports)
+  let wasi: WasiHost | undefined
+  const imports: WebAssembly.Imports = { ...host.imports }
+  if (abi === 'wasi') {
+    checkCommandEntry(moduleCid, func, exported.type)
+    const init = wasiInvocation(moduleCid, func, request.args)
+    wasi = wasiHost(init, { memory: () => memory, nowNs: host.nowNs, elapsedNs: fuelUsed, randomFill: host.randomFill })
+    Object.assign(imports, wasi.imports)
+  }
+  const instance = new WebAssembly.Instance(module, imports)
   metered = new MeteredInstance(instance, request.fuel > MAX_FUEL ? MAX_FUEL : request.fuel)
   const run = metered
-  const exported_ = instance.exports
-  memory = exported_.memory instanceof WebAssembly.Memory ? exported_.memory : undefined
+  memory = instance.exports.memory instanceof WebAssembly.Memory ? instance.exports.memory : undefined
+  const guest: Guest = { moduleCid, func, exported: { ...exported, type: exported.type }, run, memory }
   try {
-    run.start()
-    const hasAlloc = typeof exported_.alloc === 'function'
-    const writeBytes = memory !== undefined && hasAlloc
-      ? (bytes: Uint8Array, index: number): [number, number] => {
-          const ptr = Number(run.call('alloc', bytes.byteLength)) >>> 0
-          const buffer = (memory as WebAssembly.Memory).buffer
-          if (ptr + bytes.byteLength > buffer.byteLength) {
-            throw new TaskError('ArgumentError', `alloc(${bytes.byteLength}) returned ${ptr}, outside the module's memory, for argument ${index}`, { func })
-          }
-          new Uint8Array(buffer, ptr, bytes.byteLength).set(bytes)
-          return [ptr, bytes.byteLength]
-        }
-      : undefined
-    const params = toWasmParams(func, exported.type, request.args, writeBytes)
-    return fromWasmResults(func, exported.type, run.call(exported.name, ...params))
+    // A command's start function may call proc_exit: runCommand starts it inside its own handler.
+    if (abi !== 'wasi') run.start()
+    switch (abi) {
+      case 'core': return callCore(guest, request.args)
+      case 'ipld': return callIpld(guest, request.args)
+      case 'wasi': {
+        const result = runCommand(guest, wasi as WasiHost)
+        state.exitCode = result.exitCode
+        if (result.exitCode !== 0) throw exitCodeError(func, result.exitCode)
+        return result.stdout
+      }
+      default: throw new TaskError('UnsupportedAbi', `module ${moduleCid}: unknown ABI ${String(abi)}`, { module: moduleCid })
+    }
   } finally {
     state.fuel = run.fuelUsed
+    if (wasi !== undefined) state.stderr = wasi.stderr()
   }
 }
 
@@ -156,16 +204,19 @@ function toTaskError (err: unknown, request: RunRequest): TaskError {
 /** Piscina entry point. */
 export default function run (request: RunRequest): RunResponse {
   const started = performance.now()
-  const state = { fuel: 0n, log: [] as string[] }
+  const state: RunState = { fuel: 0n, log: [] }
+  let compiledNow = false
   try {
     let compiled = lookup(request)
     if (compiled === undefined) {
       if (request.moduleBytes === undefined) return { status: 'need-module' }
+      compiledNow = true
       compiled = compile(request, request.moduleBytes)
     }
+    state.abi = compiled.abi
     const value = execute(compiled, request, state)
-    return { status: 'ok', value, durationMs: performance.now() - started, fuel: state.fuel, log: state.log }
+    return { status: 'ok', value, durationMs: performance.now() - started, threadId, compiled: compiledNow, ...state }
   } catch (err) {
-    return { status: 'error', error: toTaskError(err, request).toValue(), durationMs: performance.now() - started, fuel: state.fuel, log: state.log }
+    return { status: 'error', error: toTaskError(err, request).toValue(), durationMs: performance.now() - started, threadId, compiled: compiledNow, ...state }
   }
 }

@@ -181,7 +181,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
     let out: Outcome
     let fuel: number | bigint | null = null
     let durationMs: number | undefined
-    let log: string[] | undefined
+    let extraMeta: { [key: string]: IpldValue } | undefined
     try {
       const byLink = new Map(task.awaits.map(ref => [ref.link.toString(), ref.task]))
       const input = substitutePromises(task.instruction.input, (link, selector) =>
@@ -199,7 +199,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       }, { signal })
       out = result.out
       fuel = result.fuel
-      log = result.log
+      extraMeta = result.meta
       if (result.executed) {
         executed++
         durationMs = result.durationMs
@@ -213,10 +213,9 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       return { ...base, status: 'not-run', out, fuel }
     }
     const invocation: Block<Invocation> = invocations.get(task.index)?.invocation ?? invocationBlock(taskValue(task))
-    const receiptMeta: { [key: string]: IpldValue } = {}
+    const receiptMeta: { [key: string]: IpldValue } = { ...extraMeta }
     if (durationMs !== undefined) receiptMeta.time = Math.round(durationMs * 1000) / 1000
     if (fuel !== null) receiptMeta.fuel = fuel
-    if (log !== undefined) receiptMeta.log = log
     const receiptInit = { ran: invocation.cid, out, meta: receiptMeta }
     const receipt = options.signer !== undefined ? await signReceipt(receiptValue(receiptInit), options.signer) : receiptBlock(receiptInit)
     // Dependents need the value, not the disk: the commit goes on in the
