@@ -1,0 +1,71 @@
+/**
+ * Role discovery through the DHT alone. A node advertises a role (scheduler,
+ * executor, verifier) by providing the CID of the raw bytes `ipvm-role:<name>`;
+ * others find it with `findProviders` on the same CID. Only a bootstrap
+ * address needs configuring.
+ */
+import { CID } from 'multiformats/cid'
+import { cidOf, codecs } from '../model/block.js'
+import { DEFAULT_DHT_QUERY_TIMEOUT_MS, ROLE_KEY_PREFIX } from './constants.js'
+import type { PeerInfo } from '@libp2p/interface'
+import type { IpvmNode } from './node.js'
+import type { AbortOptions } from '../store/interface.js'
+
+/** The roles a node can play. */
+export type Role = 'scheduler' | 'executor' | 'verifier'
+
+/** The roles, for validation. */
+export const ROLES: readonly Role[] = ['scheduler', 'executor', 'verifier']
+
+/** The CID a role is advertised under: raw CIDv1 (sha2-256) of `ipvm-role:<role>`. */
+export function roleCid (role: Role): CID {
+  if (!ROLES.includes(role)) throw new RangeError(`unknown role ${String(role)}; expected one of ${ROLES.join(', ')}`)
+  return cidOf(new TextEncoder().encode(`${ROLE_KEY_PREFIX}${role}`), codecs.raw)
+}
+
+/** Options of role lookups. */
+export interface FindRoleOptions extends AbortOptions {
+  /**
+   * Stop after this many peers.
+   * @default Infinity
+   */
+  limit?: number
+  /**
+   * Time allowed for the DHT query (ms).
+   * @default 30000
+   */
+  timeoutMs?: number
+}
+
+/** Announces in the DHT that `node` plays `role`. Re-announced by kad-dht's reprovider. */
+export async function advertiseRole (node: IpvmNode, role: Role, options: AbortOptions = {}): Promise<void> {
+  const signal = withTimeout(options.signal, DEFAULT_DHT_QUERY_TIMEOUT_MS)
+  for await (const event of node.dht.provide(roleCid(role), { signal })) void event
+}
+
+/**
+ * Peers that advertised `role`, found through the DHT, excluding `node`
+ * itself. Their addresses are added to the peer store so they can be dialled.
+ */
+export async function findPeersByRole (node: IpvmNode, role: Role, options: FindRoleOptions = {}): Promise<PeerInfo[]> {
+  const limit = options.limit ?? Infinity
+  const signal = withTimeout(options.signal, options.timeoutMs ?? DEFAULT_DHT_QUERY_TIMEOUT_MS)
+  const self = node.peerId.toString()
+  const found = new Map<string, PeerInfo>()
+  for await (const event of node.dht.findProviders(roleCid(role), { signal })) {
+    if (event.name !== 'PROVIDER') continue
+    for (const provider of event.providers) {
+      const name = provider.id.toString()
+      if (name === self || found.has(name)) continue
+      found.set(name, provider)
+      if (provider.multiaddrs.length > 0) await node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }, { signal })
+      if (found.size >= limit) return [...found.values()]
+    }
+  }
+  return [...found.values()]
+}
+
+function withTimeout (signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms)
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+}

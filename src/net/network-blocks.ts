@@ -1,0 +1,137 @@
+/**
+ * A `Blocks` store backed by the network: reads locally first, then asks the
+ * providers the DHT knows for the CID, one after another, until one returns
+ * bytes that match. What it fetched is stored locally; what is `put` is
+ * provided in the DHT.
+ */
+import { BlockFetchError, NoPeersError } from './errors.js'
+import { DEFAULT_DHT_QUERY_TIMEOUT_MS, DEFAULT_MAX_PROVIDERS_TRIED } from './constants.js'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from '@libp2p/interface'
+import type { IpvmNode } from './node.js'
+import type { BlockExchange } from './protocols/blocks.js'
+import type { AbortOptions, Blocks } from '../store/interface.js'
+
+/** Options of {@link NetworkBlocks}. */
+export interface NetworkBlocksInit {
+  /** The local store: read first, written with every fetched block. */
+  local: Blocks
+  /** The node whose DHT finds providers and records what is put. */
+  node: IpvmNode
+  /** Fetches blocks from providers (and serves `local` to others). */
+  exchange: BlockExchange
+  /**
+   * Most providers tried for one block before giving up.
+   * @default 5
+   */
+  maxProvidersTried?: number
+  /**
+   * Time allowed for a DHT query (findProviders, provide) (ms).
+   * @default 30000
+   */
+  queryTimeoutMs?: number
+  /**
+   * Provide blocks fetched from the network too, so later readers have more sources.
+   * @default false
+   */
+  provideFetched?: boolean
+}
+
+/**
+ * @example
+ * ```ts
+ * const exchange = new BlockExchange(node.libp2p, { blocks: repo.blocks })
+ * await exchange.start()
+ * const blocks = new NetworkBlocks({ local: repo.blocks, node, exchange })
+ * await blocks.put(cid, bytes)     // stored and provided
+ * await other.get(cid)             // on another node: found through the DHT, verified, stored
+ * ```
+ */
+export class NetworkBlocks implements Blocks {
+  private readonly local: Blocks
+  private readonly node: IpvmNode
+  private readonly exchange: BlockExchange
+  private readonly maxProvidersTried: number
+  private readonly queryTimeoutMs: number
+  private readonly provideFetched: boolean
+  private readonly log: Logger
+
+  constructor (init: NetworkBlocksInit) {
+    this.local = init.local
+    this.node = init.node
+    this.exchange = init.exchange
+    this.maxProvidersTried = init.maxProvidersTried ?? DEFAULT_MAX_PROVIDERS_TRIED
+    this.queryTimeoutMs = init.queryTimeoutMs ?? DEFAULT_DHT_QUERY_TIMEOUT_MS
+    this.provideFetched = init.provideFetched ?? false
+    if (!Number.isInteger(this.maxProvidersTried) || this.maxProvidersTried < 1) throw new RangeError(`maxProvidersTried must be a positive integer, got ${this.maxProvidersTried}`)
+    if (!(this.queryTimeoutMs > 0)) throw new RangeError(`queryTimeoutMs must be positive, got ${this.queryTimeoutMs}`)
+    this.log = init.node.libp2p.logger.forComponent('ipvm:net:network-blocks')
+  }
+
+  /**
+   * Stores the block locally, then announces it in the DHT. When the
+   * announcement fails the block stays stored and the error is thrown:
+   * {@link NoPeersError} at once on a node with no DHT peers (kad-dht would
+   * otherwise wait for the whole query timeout).
+   */
+  async put (cid: CID, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
+    await this.local.put(cid, bytes, options)
+    await this.provide(cid, options)
+  }
+
+  /** Announces in the DHT that this node has `cid`. */
+  async provide (cid: CID, options: AbortOptions = {}): Promise<void> {
+    const routingTable = (this.node.dht as unknown as { routingTable?: { size: number } }).routingTable
+    if (routingTable?.size === 0) throw new NoPeersError(`cannot provide ${cid.toString()}: the DHT routing table is empty`)
+    for await (const event of this.node.dht.provide(cid, { signal: this.signal(options) })) void event
+  }
+
+  /** True when the block is in the local store (the network is not asked). */
+  async has (cid: CID, options: AbortOptions = {}): Promise<boolean> {
+    return await this.local.has(cid, options)
+  }
+
+  /**
+   * The block from the local store, else from the first provider that returns
+   * matching bytes. A provider that sends wrong bytes is reported and the next
+   * is tried. `undefined` when no provider was found; {@link BlockFetchError}
+   * when providers were found but none delivered.
+   */
+  async get (cid: CID, options: AbortOptions = {}): Promise<Uint8Array | undefined> {
+    const here = await this.local.get(cid, options)
+    if (here !== undefined) return here
+    const self = this.node.peerId.toString()
+    const tried = new Set<string>()
+    const failures: Error[] = []
+    const signal = this.signal(options)
+    for await (const event of this.node.dht.findProviders(cid, { signal })) {
+      if (event.name !== 'PROVIDER') continue
+      for (const provider of event.providers) {
+        const name = provider.id.toString()
+        if (name === self || tried.has(name) || this.exchange.isReported(name)) continue
+        tried.add(name)
+        try {
+          if (provider.multiaddrs.length > 0) await this.node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }, { signal })
+          const bytes = await this.exchange.fetchOne(provider.id, cid, { signal })
+          if (bytes !== undefined) {
+            await this.local.put(cid, bytes, options)
+            if (this.provideFetched) await this.provide(cid, options)
+            return bytes
+          }
+          failures.push(new Error(`provider ${name} no longer has it`))
+        } catch (err) {
+          this.log('provider %s failed for %s: %s', name, cid, (err as Error).message)
+          failures.push(err as Error)
+        }
+        if (tried.size >= this.maxProvidersTried) throw new BlockFetchError(cid.toString(), failures)
+      }
+    }
+    if (tried.size === 0) return undefined
+    throw new BlockFetchError(cid.toString(), failures)
+  }
+
+  private signal (options: AbortOptions): AbortSignal {
+    const timeout = AbortSignal.timeout(this.queryTimeoutMs)
+    return options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
+  }
+}
