@@ -204,6 +204,15 @@ export function rewriteFunction (ctx: RewriteContext, target: RewriteTarget, out
   let run = 0
   let copyFrom = pos
   let pendingNaN = 0
+  /** Charges the next metered block, whose code starts at `at`: copies the original bytes up to there first. */
+  const chargeNextRun = (at: number): void => {
+    const cost = runCosts[++run] ?? 0
+    if (cost > 0) {
+      out.copy(bytes, copyFrom, at)
+      copyFrom = at
+      writeCharge(out, counter, cost, depth)
+    }
+  }
   const entryDecrement = (fuel ? (runCosts[0] ?? 0) : 0) * FUEL_UNIT + depthUnits
 
   if (thread && entryDecrement > 0) {
@@ -330,15 +339,8 @@ export function rewriteFunction (ctx: RewriteContext, target: RewriteTarget, out
       case 0x04: // if
       case 0x05: // else
         if (op !== 0x05) depth++
-        if (chargeBlocks) {
-          // A metered block starts: copy up to here, then charge it.
-          const cost = runCosts[++run] ?? 0
-          if (cost > 0) {
-            out.copy(bytes, copyFrom, pos)
-            copyFrom = pos
-            writeCharge(out, counter, cost, depth)
-          }
-        }
+        // A metered block starts: copy up to here, then charge it.
+        if (chargeBlocks) chargeNextRun(pos)
         break
       case 0x0B: // end
         if (depth === 0) {
@@ -349,14 +351,7 @@ export function rewriteFunction (ctx: RewriteContext, target: RewriteTarget, out
           return
         }
         depth--
-        if (chargeBlocks) {
-          const cost = runCosts[++run] ?? 0
-          if (cost > 0) {
-            out.copy(bytes, copyFrom, pos)
-            copyFrom = pos
-            writeCharge(out, counter, cost, depth)
-          }
-        }
+        if (chargeBlocks) chargeNextRun(pos)
         break
       case 0x0F: // return
         if (thread) {

@@ -124,3 +124,21 @@ export function prng (seed: number): () => number {
     return state / 0x100000000
   }
 }
+
+/** Unsigned LEB128, for hand-built binaries. */
+export const u32 = (value: number): number[] => {
+  const out: number[] = []
+  do {
+    let b = value & 0x7F
+    value >>>= 7
+    if (value !== 0) b |= 0x80
+    out.push(b)
+  } while (value !== 0)
+  return out
+}
+
+/** A section: id, size, content. */
+export const section = (id: number, content: number[]): number[] => [id, ...u32(content.length), ...content]
+
+/** The Wasm magic and version 1. */
+export const HEADER = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test'
 import { DEFAULT_LIMITS, instrument, resolveLimits, validateModule } from '../../../src/wasm/meter/index.js'
 import type { SandboxLimits } from '../../../src/wasm/meter/index.js'
 import { parseModule } from '../../../src/wasm/meter/module-parser.js'
-import { engineValid, prng, wat } from './helpers.js'
+import { engineValid, prng, wat, u32, section, HEADER } from './helpers.js'
 
 const NAMED = new Set(['InvalidModule', 'UnsupportedFeature', 'ForbiddenImport', 'LimitExceeded'])
 
@@ -22,18 +22,6 @@ function rejection (fn: () => unknown): Error & Record<string, unknown> {
   assert.fail('expected a rejection')
 }
 
-const u32 = (value: number): number[] => {
-  const out: number[] = []
-  do {
-    let b = value & 0x7F
-    value >>>= 7
-    if (value !== 0) b |= 0x80
-    out.push(b)
-  } while (value !== 0)
-  return out
-}
-const section = (id: number, content: number[]): number[] => [id, ...u32(content.length), ...content]
-const HEADER = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
 const binary = (...sections: number[][]): Uint8Array => new Uint8Array([...HEADER, ...sections.flat()])
 /** A module with one function `() -> ()` whose body is `code` (without the final end). */
 const withBody = (code: number[], locals: number[] = [0]): Uint8Array => {

@@ -10,6 +10,7 @@
 
 import { readFile } from 'node:fs/promises'
 import type { HarnessImports } from '../harness-types.js'
+import { u32, section, HEADER } from '../helpers.js'
 
 /** Source directory of the corpus (the tests run from `dist/`, the `.wat` files stay in `test/`). */
 export const CORPUS_DIR = new URL('../../../../../test/wasm/meter/corpus/', import.meta.url)
@@ -59,18 +60,6 @@ function generated (name: string, load: CorpusEntry['load'], expect: Expectation
   return { name, load, exportName: 'main', args: [], fuel: DEFAULT_FUEL, expect, ...extra }
 }
 
-const u32 = (value: number): number[] => {
-  const out: number[] = []
-  do {
-    let b = value & 0x7F
-    value >>>= 7
-    if (value !== 0) b |= 0x80
-    out.push(b)
-  } while (value !== 0)
-  return out
-}
-const section = (id: number, content: number[]): number[] => [id, ...u32(content.length), ...content]
-const HEADER = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
 
 const manyLocalsRecursion = (locals: number): string => `
 (module
