@@ -78,6 +78,7 @@ export type TaskErrorName =
   | 'UnsupportedAbi'
   | 'InvalidOutput'
   | 'ExitCode'
+  | 'NoExecutor'
   | 'Unauthorized'
   | 'Aborted'
 

@@ -1,0 +1,8 @@
+/**
+ * The scheduler role: durable workflow queue and task states, dispatch to
+ * executors, resume after a restart.
+ */
+export { Scheduler } from './scheduler.js'
+export type { SchedulerInit, SchedulerEvent, WorkflowSummary } from './scheduler.js'
+export { SchedulerState, SCHEDULER_DB_FILE, isFinished } from './state.js'
+export type { TaskState, WorkflowRecord } from './state.js'

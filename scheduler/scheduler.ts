@@ -1,0 +1,328 @@
+/**
+ * The scheduler: takes planned workflows, keeps their queue and every task's
+ * state in LMDB, dispatches ready tasks to an `Executor` (remote executors in
+ * a network, the local one in tests), and after a restart resumes every
+ * unfinished workflow: finished tasks are never run again (their receipts are
+ * in the Repo, keyed by InID: the memo), tasks that were running are
+ * reassigned.
+ *
+ * Durability order: a task's receipt is committed to the Repo before its state
+ * becomes `done`, and its dependents are dispatched only after that. A crash
+ * between the two leaves the task `running` with its receipt stored; the memo
+ * answers it on resume without running it again.
+ */
+import { TaskError } from '../src/errors.js'
+import { cidOf, codecs, decodeBlock, hashes } from '../src/model/block.js'
+import { invocationBlock, receiptBlock, receiptValue } from '../src/model/receipt.js'
+import { signInvocation, signReceipt } from '../src/auth/sign.js'
+import { loadWorkflow } from '../src/workflow/plan.js'
+import { substitutePromises } from '../src/workflow/promises.js'
+import { isRemoteResult } from '../src/executor/remote.js'
+import { SchedulerState, isFinished } from './state.js'
+import { CID } from 'multiformats/cid'
+import type { Block } from '../src/model/block.js'
+import type { Invocation, IpldValue, Outcome, Receipt, Task } from '../src/model/types.js'
+import type { Signer } from '../src/auth/types.js'
+import type { Delegation } from '../src/auth/delegation.js'
+import type { AuthorizedInvocation, Executor, ExecutionResult } from '../src/executor/interface.js'
+import type { RemoteExecuteOptions } from '../src/executor/remote.js'
+import type { Repo } from '../src/store/interface.js'
+import type { PlannedTask, WorkflowPlan } from '../src/workflow/types.js'
+import type { TaskState, WorkflowRecord } from './state.js'
+
+/** Options of {@link Scheduler}. */
+export interface SchedulerInit {
+  /** Where receipts and blocks are committed (and the memo read). */
+  repo: Repo
+  /** Runs tasks: a `RemoteExecutor`, or a `LocalExecutor` in tests. */
+  executor: Executor
+  /** The scheduler's directory: its state lives in `dir/scheduler.lmdb`. */
+  dir: string
+  /**
+   * Signs invocations and receipts of tasks run by a non-remote executor.
+   * Remote executors sign their own. Without it, local results are unsigned.
+   */
+  signer?: Signer
+  /** Proofs carried by invocations signed with `signer`. */
+  proofs?: Delegation[]
+  /**
+   * Most tasks running at once, over all workflows.
+   * @default 4
+   */
+  concurrency?: number
+  /** Progress, in the order it happens. */
+  onEvent?: (event: SchedulerEvent) => void
+}
+
+/** Progress events. */
+export type SchedulerEvent =
+  | { type: 'workflow:resumed', workflow: string }
+  | { type: 'task:memoized', workflow: string, index: number }
+  | { type: 'task:running', workflow: string, index: number, executor: string }
+  | { type: 'task:finished', workflow: string, index: number, state: TaskState }
+  | { type: 'workflow:finished', workflow: string }
+
+/** What {@link Scheduler.wait} resolves to. */
+export interface WorkflowSummary {
+  id: string
+  ok: boolean
+  tasks: TaskState[]
+}
+
+/** The InIDs a receipt is indexed under: sha2-256 and, for Homestar's InIDs, sha3-256. */
+function instructionKeys (task: PlannedTask): CID[] {
+  return [task.instructionCid, cidOf(task.instructionBytes, codecs.dagCbor, hashes.sha3_256)]
+}
+
+function taskValue (task: PlannedTask): Task {
+  const value: Task = { run: task.instructionCid, meta: task.meta as Task['meta'], prf: task.prf }
+  if (task.cause !== undefined) value.cause = task.cause
+  return value
+}
+
+/**
+ * @example
+ * ```ts
+ * const scheduler = new Scheduler({ repo, executor: new RemoteExecutor({ node, signer }), dir: home })
+ * await scheduler.start()                 // resumes unfinished workflows
+ * const id = await scheduler.submit(bytes, 'pipeline.json')
+ * const summary = await scheduler.wait(id)
+ * ```
+ */
+export class Scheduler {
+  private readonly init: SchedulerInit
+  private readonly concurrency: number
+  private state: SchedulerState | undefined
+  private controller = new AbortController()
+  private readonly runs = new Map<string, Promise<WorkflowSummary>>()
+  private running = 0
+  private readonly slotWaiters: Array<() => void> = []
+
+  constructor (init: SchedulerInit) {
+    this.init = init
+    this.concurrency = init.concurrency ?? 4
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${this.concurrency}`)
+  }
+
+  /** Opens the state and resumes every unfinished workflow. Returns their ids. Safe to call twice. */
+  async start (): Promise<string[]> {
+    if (this.state !== undefined) return []
+    this.controller = new AbortController()
+    this.state = SchedulerState.open(this.init.dir)
+    const resumed = this.state.unfinished().map(record => record.id)
+    for (const id of resumed) {
+      this.init.onEvent?.({ type: 'workflow:resumed', workflow: id })
+      this.drive(id)
+    }
+    return resumed
+  }
+
+  /** Stops dispatching, aborts tasks in flight (they stay unfinished, to resume) and closes the state. Safe to call twice. */
+  async stop (): Promise<void> {
+    const state = this.state
+    if (state === undefined) return
+    this.controller.abort(new TaskError('Aborted', 'the scheduler is stopping'))
+    await Promise.allSettled(this.runs.values())
+    this.runs.clear()
+    this.state = undefined
+    await state.close()
+  }
+
+  private requireState (): SchedulerState {
+    if (this.state === undefined) throw new Error('the scheduler is not started')
+    return this.state
+  }
+
+  /**
+   * Validates and records a workflow file, then runs it. The id is the file's
+   * CID: submitting the same file again resumes (or reports) the same run.
+   * Throws `WorkflowValidationError` before recording anything.
+   */
+  async submit (bytes: Uint8Array, source = 'workflow'): Promise<string> {
+    const state = this.requireState()
+    const plan = loadWorkflow(bytes, source)
+    const id = cidOf(bytes, codecs.raw).toString()
+    await state.addWorkflow({ id, source, bytes, tasks: plan.tasks.length, status: 'active', submittedAt: Date.now() })
+    this.drive(id, plan)
+    return id
+  }
+
+  /** Resolves when workflow `id` has no more tasks to run. */
+  async wait (id: string, options: { signal?: AbortSignal } = {}): Promise<WorkflowSummary> {
+    const run = this.runs.get(id) ?? Promise.resolve(this.summary(id))
+    if (options.signal === undefined) return await run
+    const signal = options.signal
+    return await new Promise<WorkflowSummary>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      run.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
+  }
+
+  /** The recorded state of workflow `id`. */
+  summary (id: string): WorkflowSummary {
+    const state = this.requireState()
+    const record = state.getWorkflow(id)
+    if (record === undefined) throw new RangeError(`unknown workflow ${id}`)
+    const tasks = state.taskStates(id, record.tasks)
+    return { id, ok: tasks.every(task => task.state === 'done'), tasks }
+  }
+
+  private drive (id: string, plan?: WorkflowPlan): void {
+    if (this.runs.has(id)) return
+    const run = this.runWorkflow(id, plan)
+    this.runs.set(id, run)
+    // Errors reach whoever waits; the map entry stays so `wait` sees the outcome.
+    run.catch(() => {})
+  }
+
+  private async acquire (): Promise<void> {
+    while (this.running >= this.concurrency) await new Promise<void>(resolve => this.slotWaiters.push(resolve))
+    this.running++
+  }
+
+  private release (): void {
+    this.running--
+    this.slotWaiters.shift()?.()
+  }
+
+  private async runWorkflow (id: string, givenPlan?: WorkflowPlan): Promise<WorkflowSummary> {
+    const state = this.requireState()
+    const record = state.getWorkflow(id) as WorkflowRecord
+    const plan = givenPlan ?? loadWorkflow(record.bytes, record.source)
+    const states = state.taskStates(id, plan.tasks.length)
+    const outcomes: Array<Outcome | undefined> = new Array(plan.tasks.length)
+    const { repo } = this.init
+    const signal = this.controller.signal
+
+    for (const task of plan.tasks) {
+      const current = states[task.index] as TaskState
+      if (isFinished(current)) {
+        outcomes[task.index] = await this.outcomeOf(current.receipt)
+        continue
+      }
+      // Pending, or running when the last process died: the memo answers what already ran.
+      const receiptCid = await repo.receipts.get(task.instructionCid)
+      if (receiptCid === undefined) continue
+      const out = await this.outcomeOf(receiptCid.toString())
+      if (out === undefined || !('ok' in out)) continue
+      outcomes[task.index] = out
+      states[task.index] = { state: 'done', receipt: receiptCid.toString() }
+      await state.setTask(id, task.index, states[task.index] as TaskState)
+      this.init.onEvent?.({ type: 'task:memoized', workflow: id, index: task.index })
+    }
+
+    const inFlight = new Set<Promise<void>>()
+    const started = new Set<number>()
+    const isReady = (task: PlannedTask): boolean =>
+      !started.has(task.index) && !isFinished(states[task.index] as TaskState) && task.dependsOn.every(d => isFinished(states[d] as TaskState))
+    for (;;) {
+      if (signal.aborted) break
+      const ready = plan.order.map(index => plan.tasks[index] as PlannedTask).filter(isReady)
+      if (ready.length === 0 && inFlight.size === 0) break
+      for (const task of ready) {
+        started.add(task.index)
+        await this.acquire()
+        const job: Promise<void> = this.runTask(id, task, outcomes, states)
+          .finally(() => { this.release(); inFlight.delete(job) })
+        inFlight.add(job)
+        if (signal.aborted) break
+      }
+      // Wait for one task to end: it may make others ready.
+      if (inFlight.size > 0) await Promise.race(inFlight)
+    }
+    await Promise.allSettled(inFlight)
+    const summary = { id, ok: states.every(task => task.state === 'done'), tasks: [...states] }
+    if (!signal.aborted && states.every(isFinished)) {
+      await state.finishWorkflow(id)
+      this.init.onEvent?.({ type: 'workflow:finished', workflow: id })
+    }
+    return summary
+  }
+
+  private async outcomeOf (receiptCid: string): Promise<Outcome | undefined> {
+    const bytes = await this.init.repo.blocks.get(CID.parse(receiptCid))
+    return bytes === undefined ? undefined : decodeBlock<Receipt>(bytes).out
+  }
+
+  /** Runs one task and records its outcome: receipt in the Repo first, then the state. */
+  private async runTask (id: string, task: PlannedTask, outcomes: Array<Outcome | undefined>, states: TaskState[]): Promise<void> {
+    const state = this.requireState()
+    const func = String(task.instruction.input.func)
+    const signal = this.controller.signal
+    let result: ExecutionResult
+    let authorized: AuthorizedInvocation | undefined
+    try {
+      const input = substitutePromises(task.instruction.input, (link, selector) => {
+        const dependency = task.awaits.find(ref => ref.link.equals(link))?.task ?? -1
+        const out = outcomes[dependency]
+        if (out === undefined) throw new TaskError('DependencyFailed', `${plan(task)}: awaited task ${link} has no outcome`, { dependency: link.toString() })
+        if (selector === 'await/*') return out as unknown as IpldValue
+        if (selector === 'await/ok') {
+          if ('ok' in out) return out.ok
+          throw new TaskError('DependencyFailed', `${plan(task)}: awaited task ${link} failed with ${out.error.name}: ${out.error.message}`, { dependency: link.toString(), cause: out.error.name })
+        }
+        if ('error' in out) return out.error as unknown as IpldValue
+        throw new TaskError('UnexpectedSuccess', `${plan(task)}: awaited task ${link} succeeded, but this task awaits its error`, { dependency: link.toString() })
+      }) as { [key: string]: IpldValue }
+      if (this.init.signer !== undefined) {
+        const signed = await signInvocation(taskValue(task), this.init.signer, this.init.proofs ?? [])
+        authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs: this.init.proofs ?? [] }
+      }
+      await state.setTask(id, task.index, { state: 'running', executor: 'unassigned', since: Date.now() })
+      // The remote executor reports who accepted; the state then names that executor.
+      const options: RemoteExecuteOptions = {
+        signal,
+        onAssigned: peer => {
+          void state.setTask(id, task.index, { state: 'running', executor: peer.toString(), since: Date.now() })
+          this.init.onEvent?.({ type: 'task:running', workflow: id, index: task.index, executor: peer.toString() })
+        }
+      }
+      result = await this.init.executor.execute({
+        instruction: task.instruction,
+        instructionCid: task.instructionCid,
+        module: task.module,
+        func,
+        args: (input.args ?? []) as IpldValue[],
+        meta: task.meta,
+        ...(authorized !== undefined ? { invocation: authorized } : {})
+      }, options)
+    } catch (err) {
+      if (!(err instanceof TaskError)) throw err
+      result = { out: { error: err.toValue() }, executed: false, durationMs: 0, fuel: null }
+    }
+    // An interrupted run is not an outcome: the task stays unfinished, to be reassigned.
+    if ('error' in result.out && result.out.error.name === 'Aborted') return
+
+    let receipt: Block<Receipt>
+    const blocks: Array<{ cid: CID, bytes: Uint8Array }> = [{ cid: task.instructionCid, bytes: task.instructionBytes }]
+    if (isRemoteResult(result)) {
+      // The executor's own signed receipt, verified by the RemoteExecutor, is the record.
+      receipt = result.receipt
+      blocks.push(result.invocation, result.authorization, ...result.proofBlocks)
+    } else {
+      const invocation: Block<Invocation> = authorized?.invocation ?? invocationBlock(taskValue(task))
+      const meta: { [key: string]: IpldValue } = { ...result.meta }
+      if (result.executed) meta.time = Math.round(result.durationMs * 1000) / 1000
+      if (result.fuel !== null) meta.fuel = result.fuel
+      const init = { ran: invocation.cid, out: result.out, meta }
+      receipt = this.init.signer !== undefined ? await signReceipt(receiptValue(init), this.init.signer) : receiptBlock(init)
+      blocks.push(invocation)
+      if (authorized !== undefined) blocks.push(authorized.authorization)
+    }
+    blocks.push(receipt)
+    await this.init.repo.commit({ blocks, receipt: { instructionCids: instructionKeys(task), receiptCid: receipt.cid } })
+    const out = receipt.value.out
+    const next: TaskState = 'ok' in out
+      ? { state: 'done', receipt: receipt.cid.toString() }
+      : { state: 'failed', receipt: receipt.cid.toString(), error: { name: out.error.name, message: out.error.message } }
+    await state.setTask(id, task.index, next)
+    outcomes[task.index] = out
+    states[task.index] = next
+    this.init.onEvent?.({ type: 'task:finished', workflow: id, index: task.index, state: next })
+  }
+}
+
+function plan (task: PlannedTask): string {
+  return `${task.path} (${String(task.instruction.input.func)})`
+}

@@ -1,0 +1,287 @@
+/**
+ * The remote executor: runs tasks on executor nodes over
+ * `/ipvm/execute/1.0.0` and accepts a result only with a receipt that
+ * verifies.
+ *
+ * Trust: this node (the scheduler) holds `wasm/run` authority (its own, or
+ * delegated by the requester in `proofs`). For each attempt it delegates to
+ * the chosen executor a `wasm/run` narrowed to the task's module and fuel,
+ * short-lived. The executor signs the invocation (it is the invoker, the
+ * audience of the chain, as `validateInvocation` requires) and the receipt.
+ * Here the receipt is checked with `verifyReceipt`: signed by the executor's
+ * DID (derived from its PeerId), its invocation signed by the same key and
+ * authorised by the chain ending in the delegation made for this attempt, and
+ * `ran` naming the invocation the executor announced for this instruction and
+ * these limits. Anything else is an {@link InvalidReceiptError} and the task
+ * goes to another executor.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { IpvmError, TaskError } from '../errors.js'
+import { encodeBlock, cidOf, codecs, decodeBlock } from '../model/block.js'
+import { delegateWasmRun, delegationBlocks } from '../auth/delegation.js'
+import { verifyReceipt } from '../auth/sign.js'
+import { Ed25519Verifier } from '../auth/ed25519.js'
+import { findPeersByRole } from '../net/discovery.js'
+import { requestExecution } from '../net/protocols/execute.js'
+import { DEFAULT_TASK_FUEL } from '../constants.js'
+import type { PeerId, Logger } from '@libp2p/interface'
+import type { Block } from '../model/block.js'
+import type { Authorization, DID, Signer } from '../auth/types.js'
+import type { Delegation } from '../auth/delegation.js'
+import type { Invocation, IpldValue, Receipt } from '../model/types.js'
+import type { IpvmNode } from '../net/node.js'
+import type { ExecuteRequest } from '../net/protocols/execute.js'
+import type { Executor, ExecutionResult, ExecutionTask } from './interface.js'
+
+/** A receipt from an executor did not verify (forged, wrong signer, wrong invocation). */
+export class InvalidReceiptError extends IpvmError {
+  override name = 'InvalidReceiptError'
+  readonly peer: string
+  constructor (peer: string, message: string) {
+    super(`executor ${peer} returned an invalid receipt: ${message}`)
+    this.peer = peer
+  }
+}
+
+/** Options of {@link RemoteExecutor}. */
+export interface RemoteExecutorInit {
+  /** This node: dials executors, finds them in the DHT. */
+  node: IpvmNode
+  /** This node's signer: issues the per-task delegation to the executor. */
+  signer: Signer & { did(): DID, signatureAlgorithm: string }
+  /** The chain that gives `signer` its authority (e.g. the requester's budget delegation). None: `signer` spends its own. */
+  proofs?: Delegation[]
+  /**
+   * Executors to use, in order of preference. When absent, executors are
+   * found with `findPeersByRole(node, 'executor')` at each task.
+   */
+  peers?: () => Promise<PeerId[]>
+  /**
+   * Most executors tried for one task.
+   * @default 3
+   */
+  maxAttempts?: number
+  /**
+   * Time allowed for an executor to accept a task (ms): a silent executor is left after it.
+   * @default 10000
+   */
+  acceptTimeoutMs?: number
+  /**
+   * Time allowed beyond the task's `meta.time` for the receipt (ms).
+   * @default 10000
+   */
+  graceMs?: number
+  /**
+   * Lifetime of the delegation made for each attempt (s).
+   * @default 3600
+   */
+  delegationTtlSeconds?: number
+}
+
+/** Options of {@link RemoteExecutor.execute}. */
+export interface RemoteExecuteOptions {
+  signal?: AbortSignal
+  /** Called when an executor accepted the task (the scheduler records who runs it). */
+  onAssigned?: (peer: PeerId) => void
+}
+
+/** A verified remote result: the executor's own signed receipt and what it rests on. */
+export interface RemoteExecutionResult extends ExecutionResult {
+  receipt: Block<Receipt>
+  invocation: Block<Invocation>
+  authorization: Block<Authorization>
+  /** The delegation blocks of the chain (this node's proofs and the one made for the executor). */
+  proofBlocks: Array<{ cid: CID, bytes: Uint8Array }>
+  executor: { peer: string, did: DID }
+  /** Executors that failed this task before, with why. */
+  failures: Array<{ peer: string, error: string }>
+}
+
+/** True when `result` came from a {@link RemoteExecutor}, with the executor's receipt. */
+export function isRemoteResult (result: ExecutionResult): result is RemoteExecutionResult {
+  return 'receipt' in result && 'executor' in result
+}
+
+/** The `did:key` of an ed25519 PeerId: the same key names the node on both layers. */
+export function peerDid (peer: PeerId): DID {
+  const raw = (peer as { publicKey?: { type?: string, raw?: Uint8Array } }).publicKey
+  if (raw?.type !== 'Ed25519' || raw.raw === undefined) throw new RangeError(`peer ${peer.toString()} has no ed25519 key, so it has no did:key`)
+  return Ed25519Verifier.fromPublicKey(raw.raw).did()
+}
+
+function sameCid (a: unknown, b: CID): boolean {
+  const cid = CID.asCID(a)
+  return cid !== null && cid.equals(b)
+}
+
+/**
+ * Runs tasks on remote executors, with retries on another executor when one
+ * is silent, dies, refuses or returns a receipt that does not verify.
+ *
+ * @example
+ * ```ts
+ * const executor = new RemoteExecutor({ node, signer: identity.signer, proofs: [budget] })
+ * const result = await executor.execute(task)   // result.receipt is the executor's signed receipt
+ * ```
+ */
+export class RemoteExecutor implements Executor {
+  private readonly init: RemoteExecutorInit
+  private readonly maxAttempts: number
+  private readonly log: Logger
+  private next = 0
+  private readonly controller = new AbortController()
+
+  constructor (init: RemoteExecutorInit) {
+    this.init = init
+    this.maxAttempts = init.maxAttempts ?? 3
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${this.maxAttempts}`)
+    this.log = init.node.libp2p.logger.forComponent('ipvm:executor:remote')
+  }
+
+  private async candidates (signal: AbortSignal): Promise<PeerId[]> {
+    if (this.init.peers !== undefined) return await this.init.peers()
+    return (await findPeersByRole(this.init.node, 'executor', { signal, timeoutMs: 10_000 })).map(info => info.id)
+  }
+
+  async execute (task: ExecutionTask, options: RemoteExecuteOptions = {}): Promise<ExecutionResult> {
+    const signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal])
+    const failures: Array<{ peer: string, error: string }> = []
+    const tried = new Set<string>()
+    // Spread tasks over executors: each task starts at the next one; a failed one is not asked again for this task.
+    const start = this.next++
+    let delegation: Delegation
+    try {
+      delegation = await this.delegate(task)
+    } catch (err) {
+      // This node cannot grant what the task asks (e.g. more fuel than its own proofs allow): no executor could run it.
+      return { out: { error: new TaskError((err as Error).name, `${task.func}: ${(err as Error).message}`).toValue() }, executed: false, durationMs: 0, fuel: null }
+    }
+    while (tried.size < this.maxAttempts && !signal.aborted) {
+      let peers: PeerId[]
+      try {
+        peers = (await this.candidates(signal)).filter(peer => !tried.has(peer.toString()))
+      } catch (err) {
+        failures.push({ peer: '(discovery)', error: `${(err as Error).name}: ${(err as Error).message}` })
+        break
+      }
+      if (peers.length === 0) break
+      const peer = peers[start % peers.length] as PeerId
+      tried.add(peer.toString())
+      try {
+        const result = await this.attempt(task, delegation, peer, signal, options)
+        result.failures = failures
+        return result
+      } catch (err) {
+        if (signal.aborted) break
+        this.log('executor %p failed task %s: %s', peer, task.instructionCid, (err as Error).message)
+        failures.push({ peer: peer.toString(), error: `${(err as Error).name}: ${(err as Error).message}` })
+      }
+    }
+    if (signal.aborted) return { out: { error: new TaskError('Aborted', `${task.func}: aborted`).toValue() }, executed: false, durationMs: 0, fuel: null }
+    const detail = failures.length === 0 ? 'no executor found' : failures.map(f => `${f.peer}: ${f.error}`).join('; ')
+    return {
+      out: { error: new TaskError('NoExecutor', `${task.func}: no executor delivered a valid receipt (${detail})`, { failures: failures.map(f => `${f.peer}: ${f.error}`) }).toValue() },
+      executed: false,
+      durationMs: 0,
+      fuel: null
+    }
+  }
+
+  /** One attempt on one executor; throws on any failure, including a receipt that does not verify. */
+  /** Checks that this node may grant the task at all (throws the named auth error if not). */
+  private async delegate (task: ExecutionTask, audience: DID = this.init.signer.did()): Promise<Delegation> {
+    const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
+    return await delegateWasmRun({
+      issuer: this.init.signer,
+      audience,
+      caveats: { maxFuel: Number(fuel), modules: [task.module] },
+      proofs: this.init.proofs ?? [],
+      expiration: Math.floor(Date.now() / 1000) + (this.init.delegationTtlSeconds ?? 3600)
+    })
+  }
+
+  private async attempt (task: ExecutionTask, _check: Delegation, peer: PeerId, signal: AbortSignal, options: RemoteExecuteOptions): Promise<RemoteExecutionResult> {
+    const executorDid = peerDid(peer)
+    const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
+    // Least authority: this executor, this module, this much fuel, for a short while.
+    const delegation = await this.delegate(task, executorDid)
+    const proofBlocks = delegationBlocks(delegation)
+    const instruction = encodeBlock(task.instruction)
+    if (!instruction.cid.equals(task.instructionCid)) throw new IpvmError(`instruction does not encode to ${task.instructionCid}`)
+    const meta = { ...task.meta, fuel }
+    const request: ExecuteRequest = {
+      instruction: instruction.bytes,
+      args: task.args,
+      meta,
+      prf: [CID.asCID(delegation.cid) as CID],
+      proofs: proofBlocks
+    }
+    const answer = await requestExecution(this.init.node.libp2p, peer, request, {
+      signal,
+      ...(this.init.acceptTimeoutMs !== undefined ? { acceptTimeoutMs: this.init.acceptTimeoutMs } : {}),
+      ...(this.init.graceMs !== undefined ? { graceMs: this.init.graceMs } : {}),
+      onAccepted: () => { options.onAssigned?.(peer) }
+    })
+    const { done } = answer
+    const name = peer.toString()
+    const invocationCid = cidOf(done.invocation, codecs.dagCbor)
+    const authorizationCid = cidOf(done.authorization, codecs.dagCbor)
+    if (!invocationCid.equals(answer.invocationCid)) throw new InvalidReceiptError(name, `it announced invocation ${answer.invocationCid} but sent ${invocationCid}`)
+    let invocation: Invocation
+    try {
+      invocation = dagCbor.decode<Invocation>(done.invocation)
+    } catch {
+      throw new InvalidReceiptError(name, 'the invocation is not DAG-CBOR')
+    }
+    // The invocation must be for this instruction, these limits, under the delegation made for this attempt.
+    if (!sameCid(invocation.task?.run, task.instructionCid)) throw new InvalidReceiptError(name, `its invocation runs ${String(invocation.task?.run)}, not ${task.instructionCid}`)
+    if (!Array.isArray(invocation.task.prf) || !invocation.task.prf.some(link => sameCid(link, CID.asCID(delegation.cid) as CID))) {
+      throw new InvalidReceiptError(name, 'its invocation does not rest on the delegation made for it')
+    }
+    if (!sameCid(invocation.auth, authorizationCid)) throw new InvalidReceiptError(name, 'the authorization sent is not the invocation\'s')
+    if (dagCbor.encode(invocation.task.meta).toString() !== dagCbor.encode(dropUndefinedMeta(meta)).toString()) throw new InvalidReceiptError(name, 'its invocation changed the task\'s limits')
+    const blocks = new Map<string, Uint8Array>([
+      [invocationCid.toString(), done.invocation],
+      [authorizationCid.toString(), done.authorization],
+      [task.instructionCid.toString(), instruction.bytes],
+      ...proofBlocks.map(block => [block.cid.toString(), block.bytes] as [string, Uint8Array])
+    ])
+    const verified = await verifyReceipt(done.receipt, {
+      issuer: executorDid,
+      blocks: { get: async (cid: CID) => blocks.get(cid.toString()) },
+      requireInvocation: true,
+      proofs: [delegation]
+    })
+    if (verified.error !== undefined) throw new InvalidReceiptError(name, `${verified.error.name}: ${verified.error.message}`)
+    const receipt = verified.ok.receipt
+    if (!sameCid(receipt.ran, invocationCid)) throw new InvalidReceiptError(name, `its receipt answers ${String(receipt.ran)}, not invocation ${invocationCid}`)
+    const receiptFuel = receipt.meta.fuel
+    const { time: _time, fuel: _fuel, ...extra } = receipt.meta
+    const result: RemoteExecutionResult = {
+      out: receipt.out,
+      executed: done.executed,
+      durationMs: done.durationMs,
+      fuel: typeof receiptFuel === 'number' || typeof receiptFuel === 'bigint' ? receiptFuel : null,
+      meta: extra as { [key: string]: IpldValue },
+      receipt: { cid: verified.ok.cid, bytes: done.receipt, value: receipt },
+      invocation: { cid: invocationCid, bytes: done.invocation, value: invocation },
+      authorization: { cid: authorizationCid, bytes: done.authorization, value: decodeBlock<Authorization>(done.authorization) },
+      proofBlocks,
+      executor: { peer: name, did: executorDid },
+      failures: []
+    }
+    return result
+  }
+
+  /** Aborts tasks in flight. Safe to call twice. */
+  async stop (): Promise<void> {
+    this.controller.abort(new TaskError('Aborted', 'the remote executor is stopped'))
+  }
+}
+
+function dropUndefinedMeta (meta: { [key: string]: unknown }): { [key: string]: unknown } {
+  const out: { [key: string]: unknown } = {}
+  for (const [key, value] of Object.entries(meta)) if (value !== undefined) out[key] = value
+  return out
+}
