@@ -79,6 +79,7 @@ export type TaskErrorName =
   | 'InvalidOutput'
   | 'ExitCode'
   | 'NoExecutor'
+  | 'ComponentError'
   | 'Unauthorized'
   | 'Aborted'
 

@@ -69,6 +69,7 @@ export class LocalExecutor implements Executor {
         fuel: BigInt(task.meta.fuel ?? this.init.defaultFuel ?? DEFAULT_TASK_FUEL),
         memoryBytes: Math.min(task.meta.memory ?? DEFAULT_TASK_MEMORY, MAX_TASK_MEMORY),
         seed: task.instructionCid.bytes,
+        ...(task.abi !== undefined ? { abi: task.abi } : {}),
         timeoutMs: task.meta.time ?? this.init.defaultTimeMs ?? DEFAULT_TASK_TIME_MS,
         signal: options.signal
       })

@@ -10,6 +10,7 @@ import { TaskError } from '../errors.js'
 import type { CID } from 'multiformats/cid'
 import type { TaskErrorValue } from '../errors.js'
 import type { RunRequest, RunResponse } from './worker.js'
+import type { AbiKind } from './abi/select.js'
 import type { WasmArgument, WasmResult } from './abi.js'
 
 /** Worker threads used when none are asked for: the CPUs, at most 4. */
@@ -38,6 +39,8 @@ export interface WasmTask {
   memoryBytes: number
   /** Seed of the guest's deterministic random stream: the instruction CID's bytes. */
   seed: Uint8Array
+  /** Forces the calling convention (the task's `input.abi`); by default the worker selects it from the module. */
+  abi?: AbiKind
   /** Hard wall-clock limit: past it the worker is terminated and replaced. */
   timeoutMs: number
   signal?: AbortSignal
@@ -55,7 +58,7 @@ export interface WasmRunDetails {
   durationMs: number
   /** What the guest logged through `ipvm.log`. */
   log: string[]
-  /** The ABI that served the call (`core`, `ipld` or `wasi`), once the module compiled. */
+  /** The ABI that served the call (`core`, `ipld`, `wasi` or `component`), once the module compiled. */
   abi?: string
   /** WASI commands: stderr (at most 64 KiB). */
   stderr?: string
@@ -111,6 +114,7 @@ export class WasmPool {
     const moduleCid = task.moduleCid.toString()
     const memoryPages = Math.floor(task.memoryBytes / 65536)
     const request: RunRequest = { moduleCid, func: task.func, args: task.args, fuel: task.fuel, memoryPages, seed: task.seed }
+    if (task.abi !== undefined) request.abi = task.abi
     if ((this.holders.get(moduleCid)?.size ?? 0) < this.threads) request.moduleBytes = await this.load(moduleCid, task)
     let response = await this.dispatch(request, task)
     if ('status' in response && response.status === 'need-module') {

@@ -4,8 +4,9 @@
  * memory cap, canonical NaNs) before it is compiled, and every call is
  * metered. Each module is served by one calling convention, selected from
  * its imports and exports before instrumentation (core numbers, IPLD bytes,
- * or a WASI command; see `abi/README.md`), which also decides the imports it
- * may link. Compiled modules are kept per worker by (CID, memory cap); the main
+ * a WASI command, or a WIT component transpiled by jco; see `abi/README.md`),
+ * which also decides the imports it may link. A task may force the ABI
+ * (`abi`) for an ambiguous module. Compiled modules are kept per worker by (CID, memory cap); the main
  * thread sends a module's bytes only the first time, and again when this
  * worker answers `need-module`.
  */
@@ -19,7 +20,20 @@ import { findExport } from './abi.js'
 import { hostFunctions } from './host-functions.js'
 import { wasiHost } from './wasi.js'
 import { selectAbi, moduleShape, callCore, callIpld, wasiInvocation, checkCommandEntry, runCommand, exitCodeError } from './abi/index.js'
+import { isComponent, hasComponentType } from './abi/component-detect.js'
 import type { AbiKind, Guest } from './abi/index.js'
+import type { PreparedComponent } from './abi/component.js'
+
+/** The component machinery (jco), loaded on the first component this worker sees. */
+let components: typeof import('./abi/component.js') | undefined
+
+/** True when serving `request` needs the component machinery, which is not loaded yet. */
+function needsComponents (request: RunRequest): boolean {
+  if (components !== undefined) return false
+  const bytes = request.moduleBytes
+  if (bytes === undefined) return false
+  return isComponent(bytes) || ((request.abi === undefined || request.abi === 'component') && hasComponentType(bytes))
+}
 import type { WasiHost } from './wasi.js'
 import type { TaskErrorValue } from '../errors.js'
 import type { ModuleSummary } from './meter/index.js'
@@ -43,6 +57,8 @@ export interface RunRequest {
   memoryPages: number
   /** Seed of the guest's random stream: the instruction CID's bytes. */
   seed: Uint8Array
+  /** Forces the calling convention (the task's `input.abi`); by default it is selected from the module (`abi/select.ts`). */
+  abi?: AbiKind
 }
 
 /** What every answer that ran (or tried to) carries besides the outcome. */
@@ -68,11 +84,9 @@ export type RunResponse =
   | ({ status: 'error', error: TaskErrorValue } & RunReport)
   | { status: 'need-module' }
 
-interface CompiledModule {
-  module: WebAssembly.Module
-  summary: ModuleSummary
-  abi: AbiKind
-}
+type CompiledModule =
+  | { abi: Exclude<AbiKind, 'component'>, module: WebAssembly.Module, summary: ModuleSummary }
+  | { abi: 'component', component: PreparedComponent }
 
 /** Per-run state reported whatever happens. */
 interface RunState {
@@ -84,16 +98,30 @@ interface RunState {
 }
 
 const cache = new Map<string, CompiledModule>()
-const cacheKey = (cid: string, memoryPages: number): string => `${cid}/${memoryPages}`
+// The forced ABI is part of the key: it decides the import allow-list the module was instrumented with.
+const cacheKey = (request: RunRequest): string => `${request.moduleCid}/${request.memoryPages}/${request.abi ?? ''}`
+
+function remember (request: RunRequest, compiled: CompiledModule): CompiledModule {
+  cache.set(cacheKey(request), compiled)
+  if (cache.size > WORKER_MODULE_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+  return compiled
+}
 
 /** Validates and instruments the module, then compiles it. Named errors: InvalidModule, UnsupportedFeature, ForbiddenImport, LimitExceeded. */
 function compile (request: RunRequest, bytes: Uint8Array): CompiledModule {
   const { moduleCid } = request
   let instrumented
-  let abi: AbiKind
+  let abi: Exclude<AbiKind, 'component'>
   try {
+    if (isComponent(bytes) || (request.abi === undefined || request.abi === 'component' ? hasComponentType(bytes) : false)) {
+      if (request.abi !== undefined && request.abi !== 'component') {
+        throw new TaskError('UnsupportedAbi', `module ${moduleCid} cannot be run with abi "${request.abi}": it is a WebAssembly component (WIT), served by abi "component"`, { module: moduleCid, abi: request.abi })
+      }
+      return remember(request, { abi: 'component', component: (components as typeof import('./abi/component.js')).prepareComponent(bytes, { moduleCid, memoryPages: request.memoryPages }) })
+    }
     // The ABI decides which imports the sandbox allows (WASI only for commands), so it is selected first.
-    const selection = selectAbi(moduleShape(bytes), moduleCid)
+    const selection = selectAbi(moduleShape(bytes), moduleCid, request.abi)
+    if (selection.kind === 'component') throw new TaskError('UnsupportedAbi', `module ${moduleCid} is not a component`, { module: moduleCid })
     abi = selection.kind
     instrumented = instrument(bytes, { limits: { maxMemoryPages: request.memoryPages }, allowedImports: selection.allowedImports })
   } catch (err) {
@@ -113,14 +141,11 @@ function compile (request: RunRequest, bytes: Uint8Array): CompiledModule {
   } catch (err) {
     throw new TaskError('InvalidModule', `module ${moduleCid} does not compile: ${(err as Error).message}`, { module: moduleCid })
   }
-  const compiled = { module, summary: instrumented.summary, abi }
-  cache.set(cacheKey(moduleCid, request.memoryPages), compiled)
-  if (cache.size > WORKER_MODULE_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
-  return compiled
+  return remember(request, { module, summary: instrumented.summary, abi })
 }
 
 function lookup (request: RunRequest): CompiledModule | undefined {
-  const key = cacheKey(request.moduleCid, request.memoryPages)
+  const key = cacheKey(request)
   const hit = cache.get(key)
   if (hit !== undefined) {
     // Re-insert: the Map's order is the LRU order.
@@ -132,6 +157,7 @@ function lookup (request: RunRequest): CompiledModule | undefined {
 
 /** Runs one call by the module's ABI; `state` receives the fuel used, the log and the command's stderr whatever happens. */
 function execute (compiled: CompiledModule, request: RunRequest, state: RunState): WasmResult {
+  if (compiled.abi === 'component') return (components as typeof import('./abi/component.js')).callComponent(compiled.component, request, state)
   const { summary, module, abi } = compiled
   const { func, moduleCid } = request
   const exported = findExport(summary, func)
@@ -201,8 +227,19 @@ function toTaskError (err: unknown, request: RunRequest): TaskError {
   return new TaskError('Trap', `${request.func} failed: ${error?.message ?? String(err)}`, { func: request.func })
 }
 
-/** Piscina entry point. */
-export default function run (request: RunRequest): RunResponse {
+/**
+ * Piscina entry point. Synchronous, except for the first component a worker
+ * sees: then it loads jco's machinery first (so workers that never run a
+ * component never pay for it).
+ */
+export default function run (request: RunRequest): RunResponse | Promise<RunResponse> {
+  if (needsComponents(request)) {
+    return import('./abi/component.js').then(loaded => { components = loaded; return runLoaded(request) })
+  }
+  return runLoaded(request)
+}
+
+function runLoaded (request: RunRequest): RunResponse {
   const started = performance.now()
   const state: RunState = { fuel: 0n, log: [] }
   let compiledNow = false

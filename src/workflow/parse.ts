@@ -8,6 +8,7 @@ import { CID } from 'multiformats/cid'
 import { WorkflowValidationError } from '../errors.js'
 import { parseResource, WASM_RUN } from '../model/instruction.js'
 import { isIpldMap } from '../model/block.js'
+import { ABI_KINDS } from '../wasm/abi/select.js'
 import { MAX_WORKFLOW_BYTES, MAX_WORKFLOW_TASKS, MAX_TASK_TIME_MS, MAX_REPORTED_ISSUES } from '../constants.js'
 import type { ValidationIssue } from '../errors.js'
 import type { IpldValue, Instruction, TaskMeta } from '../model/types.js'
@@ -18,6 +19,7 @@ const TASK_KEYS = new Set(['run', 'meta', 'prf', 'cause'])
 const RUN_KEYS = new Set(['rsc', 'op', 'input', 'nnc'])
 const META_KEYS = new Set(['fuel', 'memory', 'time'])
 const WORKFLOW_KEYS = new Set(['tasks', 'market', 'name'])
+const ABIS: ReadonlySet<string> = new Set(ABI_KINDS)
 const U64_MAX = 2n ** 64n - 1n
 
 /** Collects issues with their paths; stops collecting past a bound. */
@@ -162,6 +164,8 @@ function checkTask (value: unknown, index: number, issues: Issues): WorkflowTask
     const { func, args } = input
     if (typeof func !== 'string' || func === '') issues.add(`${path}.run.input.func`, func === undefined ? 'missing: the name of the exported function to call' : 'func must be a non-empty string')
     if (args !== undefined && !Array.isArray(args)) issues.add(`${path}.run.input.args`, `args must be a list, not ${kindOf(args)}`)
+    const abi = input.abi
+    if (abi !== undefined && !(typeof abi === 'string' && ABIS.has(abi))) issues.add(`${path}.run.input.abi`, `abi must be one of ${[...ABIS].join(', ')} (it forces the calling convention; usually it is chosen from the module)`)
   }
   const meta = checkMeta(value.meta, `${path}.meta`, issues)
   const prf = checkLinks(value.prf, `${path}.prf`, issues)

@@ -88,6 +88,7 @@ test('structural problems name their JSON path', () => {
   assertIssue({ tasks: [good({ input: { args: [] } })] }, 'tasks[0].run.input.func', /missing/)
   assertIssue({ tasks: [good({ input: { func: 'f', args: 3 } })] }, 'tasks[0].run.input.args', /must be a list/)
   assertIssue({ tasks: [good({ input: 'f' })] }, 'tasks[0].run.input', /must be a map/)
+  assertIssue({ tasks: [good({ input: { func: 'f', args: [], abi: 'cobol' } })] }, 'tasks[0].run.input.abi', /abi must be one of core, ipld, wasi, component/)
   assertIssue({ tasks: [good({ nnc: 1 })] }, 'tasks[0].run.nnc', /must be a string/)
   assertIssue({ tasks: [good({ fnc: 'x' })] }, 'tasks[0].run.fnc', /unknown instruction key/)
   assertIssue({ tasks: [good({}, { mtea: {} })] }, 'tasks[0].mtea', /unknown task key/)

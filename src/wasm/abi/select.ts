@@ -33,7 +33,10 @@ import { parseModule } from '../meter/module-parser.js'
 import type { ExportSummary, ImportSummary, SignatureSummary, ValueTypeName } from '../meter/summary.js'
 
 /** The calling conventions ipvm serves. */
-export type AbiKind = 'core' | 'ipld' | 'wasi'
+export type AbiKind = 'core' | 'ipld' | 'wasi' | 'component'
+
+/** Every {@link AbiKind}, for validating an `abi` override. */
+export const ABI_KINDS: readonly AbiKind[] = ['core', 'ipld', 'wasi', 'component']
 
 /** What selection needs to know about a module. */
 export interface ModuleShape {
@@ -61,8 +64,14 @@ const sameSignature = (type: SignatureSummary | undefined, params: string[], res
  * ```ts
  * const { kind, allowedImports } = selectAbi(validateModule(bytes, undefined, new Set(['*'])))
  * ```
+ *
+ * `forced` (the task's `abi`) overrides the rules for an ambiguous module (a
+ * WASI command that also exports `ipvm_alloc`, a core-ABI module that happens
+ * to export `ipvm_alloc`); a module that does not meet the forced ABI's
+ * contract is `UnsupportedAbi`, describing what the module looks like.
+ * Components are recognised before this function (see `component.ts`).
  */
-export function selectAbi (module: ModuleShape, moduleCid = 'module'): AbiSelection {
+export function selectAbi (module: ModuleShape, moduleCid = 'module', forced?: AbiKind): AbiSelection {
   const exported = (name: string): ModuleShape['exports'][number] | undefined => module.exports.find(e => e.name === name)
   const memory = exported(MEMORY_EXPORT)
   const hasMemory = memory !== undefined && memory.kind === 'memory'
@@ -73,9 +82,32 @@ export function selectAbi (module: ModuleShape, moduleCid = 'module'): AbiSelect
   const unsupported = (why: string): never => {
     throw new TaskError('UnsupportedAbi', `module ${moduleCid} ${why}`, { module: moduleCid })
   }
+  const allocOk = alloc !== undefined && alloc.kind === 'function' && (alloc.type === undefined || sameSignature(alloc.type, ['i32'], ['i32']))
 
+  if (forced !== undefined) {
+    // An override settles ambiguity; it cannot make a module fit an ABI whose contract it lacks.
+    const mismatch = (needs: string): never => {
+      throw new TaskError('UnsupportedAbi', `module ${moduleCid} cannot be run with abi "${forced}", which needs ${needs}; the module ${describeShape(module)}`, { module: moduleCid, abi: forced })
+    }
+    switch (forced) {
+      case 'wasi':
+        if (start === undefined || start.kind !== 'function' || !hasMemory) mismatch(`a function export \`${WASI_START_EXPORT}\` and a \`${MEMORY_EXPORT}\` export`)
+        return { kind: 'wasi', allowedImports: WASI_ALLOWED }
+      case 'ipld':
+        if (!allocOk || !hasMemory) mismatch(`exports ${IPLD_ALLOC_EXPORT}: (i32) -> i32 and \`${MEMORY_EXPORT}\``)
+        if (wasiImport !== undefined) mismatch('no WASI imports')
+        return { kind: 'ipld', allowedImports: HOST_IMPORTS }
+      case 'core':
+        if (wasiImport !== undefined) mismatch('no WASI imports')
+        return { kind: 'core', allowedImports: HOST_IMPORTS }
+      case 'component':
+        return mismatch('a component (or a core module with a component-type section)')
+      default:
+        throw new TaskError('UnsupportedAbi', `abi must be one of ${ABI_KINDS.join(', ')}, got ${String(forced)}`, { module: moduleCid })
+    }
+  }
   if (isCommand) {
-    if (alloc !== undefined) unsupported(`is a WASI command and also exports ${IPLD_ALLOC_EXPORT}: it must declare one ABI`)
+    if (alloc !== undefined) unsupported(`is a WASI command and also exports ${IPLD_ALLOC_EXPORT}: it must declare one ABI (or the task must set abi)`)
     if (!hasMemory) unsupported(`is a WASI command but exports no \`${MEMORY_EXPORT}\``)
     return { kind: 'wasi', allowedImports: WASI_ALLOWED }
   }
@@ -83,11 +115,20 @@ export function selectAbi (module: ModuleShape, moduleCid = 'module'): AbiSelect
     throw new TaskError('ForbiddenImport', `module ${moduleCid} imports ${wasiImport.module}.${wasiImport.name} but exports no \`${WASI_START_EXPORT}\`: only WASI commands may import WASI (reactors and libraries are not supported)`, { module: moduleCid, import: `${wasiImport.module}.${wasiImport.name}` })
   }
   if (alloc !== undefined) {
-    if (alloc.kind !== 'function' || (alloc.type !== undefined && !sameSignature(alloc.type, ['i32'], ['i32']))) unsupported(`exports ${IPLD_ALLOC_EXPORT}, which must be a function (i32) -> i32`)
+    if (!allocOk) unsupported(`exports ${IPLD_ALLOC_EXPORT}, which must be a function (i32) -> i32`)
     if (!hasMemory) unsupported(`exports ${IPLD_ALLOC_EXPORT} (the IPLD bytes ABI) but no \`${MEMORY_EXPORT}\``)
     return { kind: 'ipld', allowedImports: HOST_IMPORTS }
   }
   return { kind: 'core', allowedImports: HOST_IMPORTS }
+}
+
+/** What a module looks like, for `UnsupportedAbi` messages: its import modules and notable exports. */
+export function describeShape (module: ModuleShape): string {
+  const importModules = [...new Set(module.imports.map(i => i.module))]
+  const functions = module.exports.filter(e => e.kind === 'function').map(e => e.name)
+  const notable = [WASI_START_EXPORT, IPLD_ALLOC_EXPORT, 'alloc', 'cabi_realloc'].filter(name => functions.includes(name))
+  const hasMemory = module.exports.some(e => e.name === MEMORY_EXPORT && e.kind === 'memory')
+  return `is a core module that imports from ${importModules.join(', ') || '(nothing)'}, ${hasMemory ? 'exports' : 'does not export'} \`${MEMORY_EXPORT}\`, and exports ${functions.length} function${functions.length === 1 ? '' : 's'}${notable.length > 0 ? ` including ${notable.join(', ')}` : ''}`
 }
 
 const VALUE_TYPES: Record<number, ValueTypeName> = { 0x7F: 'i32', 0x7E: 'i64', 0x7D: 'f32', 0x7C: 'f64', 0x7B: 'v128', 0x70: 'funcref', 0x6F: 'externref' }
