@@ -12,16 +12,17 @@
  * answers it on resume without running it again.
  */
 import { TaskError } from '../src/errors.js'
-import { cidOf, codecs, decodeBlock, hashes } from '../src/model/block.js'
+import { cidOf, codecs, decodeBlock } from '../src/model/block.js'
 import { invocationBlock, receiptBlock, receiptValue } from '../src/model/receipt.js'
 import { signInvocation, signReceipt } from '../src/auth/sign.js'
 import { loadWorkflow } from '../src/workflow/plan.js'
 import { substitutePromises } from '../src/workflow/promises.js'
+import { instructionKeys, taskValue, promisedValue } from '../src/workflow/task.js'
 import { isRemoteResult } from '../src/executor/remote.js'
 import { SchedulerState, isFinished } from './state.js'
 import { CID } from 'multiformats/cid'
 import type { Block } from '../src/model/block.js'
-import type { Invocation, IpldValue, Outcome, Receipt, Task } from '../src/model/types.js'
+import type { Invocation, IpldValue, Outcome, Receipt } from '../src/model/types.js'
 import type { Signer } from '../src/auth/types.js'
 import type { Delegation } from '../src/auth/delegation.js'
 import type { AuthorizedInvocation, Executor, ExecutionResult } from '../src/executor/interface.js'
@@ -67,17 +68,6 @@ export interface WorkflowSummary {
   id: string
   ok: boolean
   tasks: TaskState[]
-}
-
-/** The InIDs a receipt is indexed under: sha2-256 and, for Homestar's InIDs, sha3-256. */
-function instructionKeys (task: PlannedTask): CID[] {
-  return [task.instructionCid, cidOf(task.instructionBytes, codecs.dagCbor, hashes.sha3_256)]
-}
-
-function taskValue (task: PlannedTask): Task {
-  const value: Task = { run: task.instructionCid, meta: task.meta as Task['meta'], prf: task.prf }
-  if (task.cause !== undefined) value.cause = task.cause
-  return value
 }
 
 /**
@@ -223,7 +213,7 @@ export class Scheduler {
       for (const task of ready) {
         started.add(task.index)
         await this.acquire()
-        const job: Promise<void> = this.runTask(id, task, outcomes, states)
+        const job: Promise<void> = this.runTask(id, task, plan.tasks, outcomes, states)
           .finally(() => { this.release(); inFlight.delete(job) })
         inFlight.add(job)
         if (signal.aborted) break
@@ -246,7 +236,7 @@ export class Scheduler {
   }
 
   /** Runs one task and records its outcome: receipt in the Repo first, then the state. */
-  private async runTask (id: string, task: PlannedTask, outcomes: Array<Outcome | undefined>, states: TaskState[]): Promise<void> {
+  private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[]): Promise<void> {
     const state = this.requireState()
     const func = String(task.instruction.input.func)
     const signal = this.controller.signal
@@ -254,16 +244,10 @@ export class Scheduler {
     let authorized: AuthorizedInvocation | undefined
     try {
       const input = substitutePromises(task.instruction.input, (link, selector) => {
-        const dependency = task.awaits.find(ref => ref.link.equals(link))?.task ?? -1
-        const out = outcomes[dependency]
-        if (out === undefined) throw new TaskError('DependencyFailed', `${plan(task)}: awaited task ${link} has no outcome`, { dependency: link.toString() })
-        if (selector === 'await/*') return out as unknown as IpldValue
-        if (selector === 'await/ok') {
-          if ('ok' in out) return out.ok
-          throw new TaskError('DependencyFailed', `${plan(task)}: awaited task ${link} failed with ${out.error.name}: ${out.error.message}`, { dependency: link.toString(), cause: out.error.name })
-        }
-        if ('error' in out) return out.error as unknown as IpldValue
-        throw new TaskError('UnexpectedSuccess', `${plan(task)}: awaited task ${link} succeeded, but this task awaits its error`, { dependency: link.toString() })
+        const index = task.awaits.find(ref => ref.link.equals(link))?.task ?? -1
+        const dependency = tasks[index] as PlannedTask
+        const out = outcomes[index]
+        return promisedValue(selector, { path: dependency.path, func: String(dependency.instruction.input.func), instructionCid: dependency.instructionCid, ...(out !== undefined ? { out } : {}) })
       }) as { [key: string]: IpldValue }
       if (this.init.signer !== undefined) {
         const signed = await signInvocation(taskValue(task), this.init.signer, this.init.proofs ?? [])
@@ -321,8 +305,4 @@ export class Scheduler {
     states[task.index] = next
     this.init.onEvent?.({ type: 'task:finished', workflow: id, index: task.index, state: next })
   }
-}
-
-function plan (task: PlannedTask): string {
-  return `${task.path} (${String(task.instruction.input.func)})`
 }

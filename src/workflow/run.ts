@@ -5,7 +5,7 @@
  * dependents with an error receipt naming the cause.
  */
 import { TaskError, StoreError } from '../errors.js'
-import { hashes, cidOf, codecs, decodeBlock } from '../model/block.js'
+import { decodeBlock } from '../model/block.js'
 import { invocationBlock, receiptBlock, receiptValue, outcomeDigest } from '../model/receipt.js'
 import { signInvocations, signReceipt } from '../auth/sign.js'
 import type { Block } from '../model/block.js'
@@ -13,11 +13,12 @@ import type { Signer } from '../auth/types.js'
 import type { Delegation } from '../auth/delegation.js'
 import type { AuthorizedInvocation, ExecutionTask } from '../executor/interface.js'
 import { substitutePromises } from './promises.js'
+import { instructionKeys, taskValue, promisedValue } from './task.js'
 import type { CID } from 'multiformats/cid'
 import type { Repo } from '../store/interface.js'
 import type { Executor } from '../executor/interface.js'
-import type { Invocation, IpldValue, Outcome, Receipt, Task } from '../model/types.js'
-import type { WorkflowPlan, PlannedTask, AwaitSelector } from './types.js'
+import type { Invocation, IpldValue, Outcome, Receipt } from '../model/types.js'
+import type { WorkflowPlan, PlannedTask } from './types.js'
 
 /** How a task ended in this run. */
 export type TaskStatus = 'ok' | 'error' | 'not-run'
@@ -78,18 +79,6 @@ export interface RunWorkflowOptions {
   proofs?: Delegation[]
 }
 
-/** The InIDs a receipt is indexed under: sha2-256 and, for Homestar's InIDs, sha3-256. */
-function instructionKeys (task: PlannedTask): CID[] {
-  return [task.instructionCid, cidOf(task.instructionBytes, codecs.dagCbor, hashes.sha3_256)]
-}
-
-/** The task part of an invocation: the instruction's CID with its limits and proofs. */
-function taskValue (task: PlannedTask): Task {
-  const value: Task = { run: task.instructionCid, meta: task.meta as Task['meta'], prf: task.prf }
-  if (task.cause !== undefined) value.cause = task.cause
-  return value
-}
-
 /** The ok receipt recorded for a task, if any: a memo hit. */
 async function memoized (repo: Repo, task: PlannedTask): Promise<{ receiptCid: CID, receipt: Receipt } | undefined> {
   const receiptCid = await repo.receipts.get(task.instructionCid)
@@ -98,32 +87,6 @@ async function memoized (repo: Repo, task: PlannedTask): Promise<{ receiptCid: C
   if (bytes === undefined) return undefined
   const receipt = decodeBlock<Receipt>(bytes)
   return 'ok' in receipt.out ? { receiptCid, receipt } : undefined
-}
-
-/** The value a promise stands for, or a `DependencyFailed`/`UnexpectedSuccess` error. */
-function promisedValue (selector: AwaitSelector, dependency: TaskReport): IpldValue {
-  const out = dependency.out
-  if (out === undefined) {
-    throw new TaskError('DependencyFailed', `${dependency.path} (${dependency.func}) did not run`, { dependency: dependency.instructionCid.toString() })
-  }
-  if (selector === 'await/*') return out as unknown as IpldValue
-  if (selector === 'await/ok') {
-    if ('ok' in out) return out.ok
-    // Name the root cause once, however deep the pipeline: a failure's dependents'
-    // dependents say where it started, not the whole chain in between.
-    const error = out.error
-    const root = error.name === 'DependencyFailed' && typeof error.root === 'string'
-      ? error.root
-      : `${dependency.path} (${dependency.func}) failed with ${error.name}: ${error.message}`
-    const message = error.name === 'DependencyFailed' ? `${dependency.path} (${dependency.func}) did not run: ${root}` : root
-    throw new TaskError('DependencyFailed', message, {
-      dependency: dependency.instructionCid.toString(),
-      cause: error.name === 'DependencyFailed' && typeof error.cause === 'string' ? error.cause : error.name,
-      root
-    })
-  }
-  if ('error' in out) return out.error as unknown as IpldValue
-  throw new TaskError('UnexpectedSuccess', `${dependency.path} (${dependency.func}) succeeded, but this task awaits its error`, { dependency: dependency.instructionCid.toString() })
 }
 
 /**
