@@ -25,8 +25,6 @@ export interface ExecutionTask {
   /** The arguments with every promise replaced by its value; links still to be resolved. */
   args: IpldValue[]
   meta: TaskMeta
-  /** The calling convention the task forces (`input.abi`), for an ambiguous module. */
-  abi?: 'core' | 'ipld' | 'wasi' | 'component'
   /** The signed invocation; an executor checks its UCAN chain before spending anything. */
   invocation?: AuthorizedInvocation
 }

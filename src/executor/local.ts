@@ -15,6 +15,7 @@ import { WasmPool, defaultThreads } from '../wasm/pool.js'
 import type { Blocks } from '../store/interface.js'
 import type { IpldValue } from '../model/types.js'
 import type { WasmArgument } from '../wasm/abi.js'
+import type { AbiKind } from '../wasm/abi/select.js'
 import type { WasmPoolInit } from '../wasm/pool.js'
 import type { Executor, ExecutionTask, ExecutionResult } from './interface.js'
 
@@ -69,7 +70,8 @@ export class LocalExecutor implements Executor {
         fuel: BigInt(task.meta.fuel ?? this.init.defaultFuel ?? DEFAULT_TASK_FUEL),
         memoryBytes: Math.min(task.meta.memory ?? DEFAULT_TASK_MEMORY, MAX_TASK_MEMORY),
         seed: task.instructionCid.bytes,
-        ...(task.abi !== undefined ? { abi: task.abi } : {}),
+        // `input.abi` forces the calling convention (validated when the workflow was parsed).
+        ...(typeof task.instruction.input.abi === 'string' ? { abi: task.instruction.input.abi as AbiKind } : {}),
         timeoutMs: task.meta.time ?? this.init.defaultTimeMs ?? DEFAULT_TASK_TIME_MS,
         signal: options.signal
       })

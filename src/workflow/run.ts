@@ -11,7 +11,7 @@ import { signInvocations, signReceipt } from '../auth/sign.js'
 import type { Block } from '../model/block.js'
 import type { Signer } from '../auth/types.js'
 import type { Delegation } from '../auth/delegation.js'
-import type { AuthorizedInvocation, ExecutionTask } from '../executor/interface.js'
+import type { AuthorizedInvocation } from '../executor/interface.js'
 import { substitutePromises } from './promises.js'
 import { instructionKeys, taskValue, promisedValue } from './task.js'
 import type { CID } from 'multiformats/cid'
@@ -158,7 +158,6 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
         func,
         args: (input.args ?? []) as IpldValue[],
         meta: task.meta,
-        ...(typeof input.abi === 'string' ? { abi: input.abi as ExecutionTask['abi'] } : {}),
         ...(authorized !== undefined ? { invocation: authorized } : {})
       }, { signal })
       out = result.out

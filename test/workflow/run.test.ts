@@ -187,3 +187,12 @@ test('an aborted run records nothing for the interrupted task and starts nothing
   assert.equal(report.ok, false)
   assert.equal(await repo.receipts.get(report.tasks[0]?.instructionCid as CID), undefined)
 })
+
+test('input.abi reaches the worker: forcing an ABI the module does not fit is UnsupportedAbi', async t => {
+  const { repo, module, executor } = await setup(t)
+  const forced = task(module, 'add', [1, 2], { nnc: 'forced' })
+  ;(forced.run as any).input.abi = 'ipld'
+  const report = await runWorkflow(loadWorkflow(workflowFile([forced, task(module, 'add', [1, 2])])), { repo, executor })
+  assert.equal((report.tasks[0]?.out as any).error.name, 'UnsupportedAbi')
+  assert.equal(okOf(report.tasks[1] as object), 3, 'the same module without the override runs as core')
+})
