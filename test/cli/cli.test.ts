@@ -28,6 +28,16 @@ function assertClean (result: Result): void {
   assert.doesNotMatch(result.stderr + result.stdout, /\n\s+at .+:\d+:\d+/, 'printed a stack trace')
 }
 
+/** A node home with the test math module added through the CLI, and a scratch directory. */
+async function homeWithMath (t: { after: (fn: () => Promise<void>) => void }): Promise<{ home: string, dir: string, module: ReturnType<typeof cidOf> }> {
+  const home = await tempDir(t)
+  const dir = await tempDir(t)
+  const math = await wat(MATH_WAT)
+  await writeFile(join(dir, 'math.wasm'), math)
+  assert.equal((await ipvm(['add', join(dir, 'math.wasm')], home)).code, 0)
+  return { home, dir, module: cidOf(math, codecs.raw) }
+}
+
 const expected = JSON.parse(await readFile(example('workflows/expected.json'), 'utf8')) as Record<string, Array<number | string>>
 
 test('add, run (twice), receipt: the README walk-through', async t => {
@@ -165,12 +175,7 @@ test('a file that is not Wasm, used as a module, gives an InvalidModule receipt 
 })
 
 test('Ctrl-C stops the run cleanly: exit 130, the interrupted task not recorded, no stack trace', async t => {
-  const home = await tempDir(t)
-  const dir = await tempDir(t)
-  const math = await wat(MATH_WAT)
-  await writeFile(join(dir, 'math.wasm'), math)
-  assert.equal((await ipvm(['add', join(dir, 'math.wasm')], home)).code, 0)
-  const module = cidOf(math, codecs.raw)
+  const { home, dir, module } = await homeWithMath(t)
   const file = join(dir, 'spin.json')
   await writeFile(file, JSON.stringify({ tasks: [task(module, 'spin', [], { time: 60_000 }), task(module, 'add', [1, 2])] }))
   const child = spawn(process.execPath, [bin, 'run', file], { env: { ...process.env, IPVM_HOME: home, NO_COLOR: '1' } })
@@ -222,12 +227,7 @@ test('run --proof: a requester delegates to the node; caveats are enforced and r
 })
 
 test('SIGKILL mid-run loses nothing: the rerun answers finished tasks from the store and runs the rest', async t => {
-  const home = await tempDir(t)
-  const dir = await tempDir(t)
-  const math = await wat(MATH_WAT)
-  await writeFile(join(dir, 'math.wasm'), math)
-  assert.equal((await ipvm(['add', join(dir, 'math.wasm')], home)).code, 0)
-  const module = cidOf(math, codecs.raw)
+  const { home, dir, module } = await homeWithMath(t)
   const quick = task(module, 'add', [20, 22])
   const slow = task(module, 'spin', [], { time: 60_000, nnc: 'slow' })
   ;(slow as any).meta.fuel = 2 ** 46

@@ -9,7 +9,7 @@
  */
 
 import { readFile } from 'node:fs/promises'
-import type { HarnessImports } from '../harness-types.js'
+import type { HarnessJob } from '../harness-types.js'
 import { u32, section, HEADER } from '../helpers.js'
 
 /** Source directory of the corpus (the tests run from `dist/`, the `.wat` files stay in `test/`). */
@@ -21,23 +21,12 @@ export type Expectation =
   | { error: string, fuelUsed?: string | 'limit' }
 
 /** One corpus entry. */
-export interface CorpusEntry {
+/** One corpus module: how to build it, and the harness job to run on it (minus its bytes). */
+export interface CorpusEntry extends Omit<HarnessJob, 'bytes' | 'raw'> {
   /** Name (the `.wat` file stem for file entries). */
   name: string
   /** Produces the module bytes. */
   load: (wat: (source: string) => Promise<Uint8Array>) => Promise<Uint8Array>
-  /** Export to call (`undefined`: only instantiate and run the start function). */
-  exportName: string | undefined
-  /** Arguments. */
-  args: unknown[]
-  /** Fuel budget. */
-  fuel: bigint
-  /** Limits. */
-  limits?: Record<string, number>
-  /** Allowed imports. */
-  allowedImports?: string[]
-  /** Host imports. */
-  imports?: HarnessImports
   /** What must happen, identically, on every run. */
   expect: Expectation
 }
