@@ -7,7 +7,8 @@
  *
  * 1. Every `examples/src/NAME.wat` is compiled with wabt into
  *    `examples/build/NAME.wasm` (core Wasm, MVP opcodes, no imports allowed),
- *    and the AssemblyScript guests listed in ASSEMBLYSCRIPT with `asc`.
+ *    and the AssemblyScript guests listed in ASSEMBLYSCRIPT with `asc` (those in
+ *    COMPONENTS then made WIT components with jco).
  * 2. Every module and every file under `examples/data/` gets its CID exactly as
  *    `ipfs add --cid-version 1` would compute it (UnixFS importer, defaults).
  * 3. Every `examples/workflows/NAME.template.json` is rendered into
@@ -133,7 +134,24 @@ async function _compileModules (wabt) {
  */
 const ASSEMBLYSCRIPT = {
   'stats.ts': ['--use', 'abort='],
-  'wasi-tool.ts': ['--config', './node_modules/@assemblyscript/wasi-shim/asconfig.json']
+  'wasi-tool.ts': ['--config', './node_modules/@assemblyscript/wasi-shim/asconfig.json'],
+  'image.ts': ['--use', 'abort=']
+}
+
+/**
+ * AssemblyScript guests that become WIT components: the core module follows
+ * the canonical ABI by hand; its WIT (`examples/src/NAME.wit`, world WORLD) is
+ * embedded with jco's `componentEmbed` and the result made a component with
+ * `componentNew`, as wit-bindgen + wasm-tools would.
+ */
+const COMPONENTS = {
+  'image.ts': { wit: 'image.wit', world: 'image' }
+}
+
+async function _makeComponent (core, { wit, world }) {
+  const { componentEmbed, componentNew } = await import('@bytecodealliance/jco')
+  const witSource = await readFile(join(SRC, wit), 'utf8')
+  return await componentNew(await componentEmbed({ binary: core, witSource, world }))
 }
 
 async function _compileAssemblyScript () {
@@ -147,7 +165,15 @@ async function _compileAssemblyScript () {
     } catch (err) {
       throw new BuildError(`cannot compile examples/src/${file}:\n${String(err.stderr ?? err.message ?? err).trim()}`)
     }
-    const bytes = await readFile(out)
+    let bytes = await readFile(out)
+    if (COMPONENTS[file] !== undefined) {
+      try {
+        bytes = Buffer.from(await _makeComponent(bytes, COMPONENTS[file]))
+      } catch (err) {
+        throw new BuildError(`cannot make examples/src/${file} a component:\n${String(err.message ?? err).trim()}`)
+      }
+      await _writeIfChanged(out, bytes)
+    }
     modules.push({ key: name, path: `build/${name}`, bytes: bytes.length, cid: (await unixfsCid(bytes)).toString() })
   }
   return modules
