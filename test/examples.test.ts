@@ -19,7 +19,7 @@ test('every example workflow gives its expected results, then runs from the cach
   t.after(async () => { await executor.stop(); await repo.close() })
   const build = join(examples, 'build')
   for (const name of await readdir(build)) if (name.endsWith('.wasm')) await addFile(repo.blocks, join(build, name))
-  await addFile(repo.blocks, join(examples, 'data/essay.txt'))
+  for (const name of await readdir(join(examples, 'data'))) await addFile(repo.blocks, join(examples, 'data', name))
 
   const workflows = (await readdir(join(examples, 'workflows'))).filter(n => n.endsWith('.json') && !n.includes('.template.') && n !== 'expected.json')
   assert.deepEqual(workflows.sort(), Object.keys(expected).sort(), 'every workflow has expected values')

@@ -381,7 +381,7 @@ function decodePng (ptr: usize, len: usize): void {
   while (!sawEnd) {
     if (end - at < 12) fail('PNG is truncated')
     const size = <usize>be32(at)
-    if (size > end - at - 12) fail('PNG chunk is longer than the file')
+    if (size > end - at - 12) fail('PNG is truncated: a chunk runs past the end of the file')
     const type = at + 4
     const data = at + 8
     if (be32(data + size) != crc32(type, size + 4)) fail('PNG chunk CRC does not match')
