@@ -15,6 +15,7 @@ import { TaskError } from '../src/errors.js'
 import { cidOf, codecs, decodeBlock } from '../src/model/block.js'
 import { invocationBlock, receiptBlock, receiptValue } from '../src/model/receipt.js'
 import { signInvocation, signReceipt } from '../src/auth/sign.js'
+import { extractDelegation } from '../src/auth/delegation.js'
 import { loadWorkflow } from '../src/workflow/plan.js'
 import { substitutePromises } from '../src/workflow/promises.js'
 import { instructionKeys, taskValue, promisedValue } from '../src/workflow/task.js'
@@ -85,6 +86,9 @@ export class Scheduler {
   private state: SchedulerState | undefined
   private controller = new AbortController()
   private readonly runs = new Map<string, Promise<WorkflowSummary>>()
+  /** Workflows being driven now (their entry in `runs` is unsettled). */
+  private readonly active = new Set<string>()
+  private readonly listeners = new Set<(event: SchedulerEvent) => void>()
   private running = 0
   private readonly slotWaiters: Array<() => void> = []
 
@@ -101,7 +105,7 @@ export class Scheduler {
     this.state = SchedulerState.open(this.init.dir)
     const resumed = this.state.unfinished().map(record => record.id)
     for (const id of resumed) {
-      this.init.onEvent?.({ type: 'workflow:resumed', workflow: id })
+      this.emit({ type: 'workflow:resumed', workflow: id })
       this.drive(id)
     }
     return resumed
@@ -118,6 +122,28 @@ export class Scheduler {
     await state.close()
   }
 
+  /** Calls `listener` with every event from now on, until the returned function is called. */
+  subscribe (listener: (event: SchedulerEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  private emit (event: SchedulerEvent): void {
+    this.init.onEvent?.(event)
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A listener's failure is its own; the scheduler goes on.
+      }
+    }
+  }
+
+  /** True while workflow `id` is being run. */
+  isRunning (id: string): boolean {
+    return this.active.has(id)
+  }
+
   private requireState (): SchedulerState {
     if (this.state === undefined) throw new Error('the scheduler is not started')
     return this.state
@@ -125,14 +151,26 @@ export class Scheduler {
 
   /**
    * Validates and records a workflow file, then runs it. The id is the file's
-   * CID: submitting the same file again resumes (or reports) the same run.
-   * Throws `WorkflowValidationError` before recording anything.
+   * CID: submitting the same file again follows the same run while it goes
+   * on, reports it when it succeeded, and runs its failed tasks again when it
+   * did not (with `options.proof`, when given, as the new budget). Throws
+   * `WorkflowValidationError` before recording anything.
+   *
+   * `options.proof` is the requester's `wasm/run` delegation to this
+   * scheduler (a CAR), checked by the caller; the tasks of this workflow are
+   * run under it. Without it they run under `init.proofs`.
    */
-  async submit (bytes: Uint8Array, source = 'workflow'): Promise<string> {
+  async submit (bytes: Uint8Array, source = 'workflow', options: { proof?: Uint8Array } = {}): Promise<string> {
     const state = this.requireState()
     const plan = loadWorkflow(bytes, source)
     const id = cidOf(bytes, codecs.raw).toString()
-    await state.addWorkflow({ id, source, bytes, tasks: plan.tasks.length, status: 'active', submittedAt: Date.now() })
+    const added = await state.addWorkflow({ id, source, bytes, tasks: plan.tasks.length, status: 'active', submittedAt: Date.now(), ...(options.proof !== undefined ? { proof: options.proof } : {}) })
+    if (!added) {
+      if (this.active.has(id)) return id
+      const record = state.getWorkflow(id) as WorkflowRecord
+      if (record.status === 'finished' && this.summary(id).ok) return id
+      await state.reopen(id, options.proof)
+    }
     this.drive(id, plan)
     return id
   }
@@ -159,8 +197,9 @@ export class Scheduler {
   }
 
   private drive (id: string, plan?: WorkflowPlan): void {
-    if (this.runs.has(id)) return
-    const run = this.runWorkflow(id, plan)
+    if (this.active.has(id)) return
+    this.active.add(id)
+    const run = this.runWorkflow(id, plan).finally(() => { this.active.delete(id) })
     this.runs.set(id, run)
     // Errors reach whoever waits; the map entry stays so `wait` sees the outcome.
     run.catch(() => {})
@@ -180,6 +219,7 @@ export class Scheduler {
     const state = this.requireState()
     const record = state.getWorkflow(id) as WorkflowRecord
     const plan = givenPlan ?? loadWorkflow(record.bytes, record.source)
+    const proofs = this.proofsOf(record)
     const states = state.taskStates(id, plan.tasks.length)
     const outcomes: Array<Outcome | undefined> = new Array(plan.tasks.length)
     const { repo } = this.init
@@ -199,7 +239,7 @@ export class Scheduler {
       outcomes[task.index] = out
       states[task.index] = { state: 'done', receipt: receiptCid.toString() }
       await state.setTask(id, task.index, states[task.index] as TaskState)
-      this.init.onEvent?.({ type: 'task:memoized', workflow: id, index: task.index })
+      this.emit({ type: 'task:memoized', workflow: id, index: task.index })
     }
 
     const inFlight = new Set<Promise<void>>()
@@ -213,7 +253,7 @@ export class Scheduler {
       for (const task of ready) {
         started.add(task.index)
         await this.acquire()
-        const job: Promise<void> = this.runTask(id, task, plan.tasks, outcomes, states)
+        const job: Promise<void> = this.runTask(id, task, plan.tasks, outcomes, states, proofs)
           .finally(() => { this.release(); inFlight.delete(job) })
         inFlight.add(job)
         if (signal.aborted) break
@@ -225,9 +265,17 @@ export class Scheduler {
     const summary = { id, ok: states.every(task => task.state === 'done'), tasks: [...states] }
     if (!signal.aborted && states.every(isFinished)) {
       await state.finishWorkflow(id)
-      this.init.onEvent?.({ type: 'workflow:finished', workflow: id })
+      this.emit({ type: 'workflow:finished', workflow: id })
     }
     return summary
+  }
+
+  /** The delegations a workflow's tasks run under: the requester's budget, else the scheduler's own proofs. */
+  private proofsOf (record: WorkflowRecord): Delegation[] {
+    if (record.proof === undefined) return this.init.proofs ?? []
+    const extracted = extractDelegation(record.proof)
+    // Checked when submitted; a CAR that no longer reads leaves the tasks to fail on authority, with a name.
+    return extracted.error !== undefined ? [] : [extracted.ok]
   }
 
   private async outcomeOf (receiptCid: string): Promise<Outcome | undefined> {
@@ -236,7 +284,7 @@ export class Scheduler {
   }
 
   /** Runs one task and records its outcome: receipt in the Repo first, then the state. */
-  private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[]): Promise<void> {
+  private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[], proofs: Delegation[]): Promise<void> {
     const state = this.requireState()
     const func = String(task.instruction.input.func)
     const signal = this.controller.signal
@@ -250,16 +298,17 @@ export class Scheduler {
         return promisedValue(selector, { path: dependency.path, func: String(dependency.instruction.input.func), instructionCid: dependency.instructionCid, ...(out !== undefined ? { out } : {}) })
       }) as { [key: string]: IpldValue }
       if (this.init.signer !== undefined) {
-        const signed = await signInvocation(taskValue(task), this.init.signer, this.init.proofs ?? [])
-        authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs: this.init.proofs ?? [] }
+        const signed = await signInvocation(taskValue(task), this.init.signer, proofs)
+        authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs }
       }
       await state.setTask(id, task.index, { state: 'running', executor: 'unassigned', since: Date.now() })
       // The remote executor reports who accepted; the state then names that executor.
       const options: RemoteExecuteOptions = {
         signal,
+        proofs,
         onAssigned: peer => {
           void state.setTask(id, task.index, { state: 'running', executor: peer.toString(), since: Date.now() })
-          this.init.onEvent?.({ type: 'task:running', workflow: id, index: task.index, executor: peer.toString() })
+          this.emit({ type: 'task:running', workflow: id, index: task.index, executor: peer.toString() })
         }
       }
       result = await this.init.executor.execute({
@@ -303,6 +352,6 @@ export class Scheduler {
     await state.setTask(id, task.index, next)
     outcomes[task.index] = out
     states[task.index] = next
-    this.init.onEvent?.({ type: 'task:finished', workflow: id, index: task.index, state: next })
+    this.emit({ type: 'task:finished', workflow: id, index: task.index, state: next })
   }
 }

@@ -30,6 +30,8 @@ export interface WorkflowRecord {
   tasks: number
   status: 'active' | 'finished'
   submittedAt: number
+  /** The requester's `wasm/run` delegation to the scheduler (a CAR): the budget its tasks spend. */
+  proof?: Uint8Array
 }
 
 /** True when a task will not change any more. */
@@ -93,6 +95,24 @@ export class SchedulerState {
   /** Durably records a task's state (resolves once committed). */
   async setTask (id: string, index: number, state: TaskState): Promise<void> {
     await this.tasks.put([id, index], state)
+  }
+
+  /**
+   * Makes a known workflow run again: failed tasks become pending, the status
+   * active, and `proof` (when given) replaces the recorded one. Tasks done
+   * stay done. Returns the updated record.
+   */
+  async reopen (id: string, proof?: Uint8Array): Promise<WorkflowRecord | undefined> {
+    return await this.env.transaction(() => {
+      const record = this.workflows.get(id)
+      if (record === undefined) return undefined
+      for (let index = 0; index < record.tasks; index++) {
+        if (this.tasks.get([id, index])?.state === 'failed') void this.tasks.put([id, index], { state: 'pending' })
+      }
+      const next: WorkflowRecord = { ...record, status: 'active', ...(proof !== undefined ? { proof } : {}) }
+      void this.workflows.put(id, next)
+      return next
+    })
   }
 
   /** Marks a workflow finished. */

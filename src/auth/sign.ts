@@ -128,8 +128,8 @@ export interface VerifyReceiptOptions {
   /** Terms to check the chain against; read from the invocation when absent. */
   task?: TaskTerms
   revocations?: RevocationStore
-  /** Unix seconds: when the chain must have been valid. @default now */
-  now?: number
+  /** Unix seconds: when the chain must have been valid; `null` checks no time bounds (see `validateInvocation`). @default now */
+  now?: number | null
   /** Delegations at hand, with their attached proofs. */
   proofs?: Delegation[]
   cache?: DelegationCache
@@ -227,4 +227,58 @@ export async function verifyReceipt (input: Uint8Array | Receipt | Block<Receipt
     return chain
   }
   return { ok: { cid, receipt, issuer, invocation: chain.ok } }
+}
+
+/** Most delegations {@link receiptBundle} follows (a chain is at most 16 deep; a few branches each). */
+const MAX_BUNDLE_DELEGATIONS = 48
+
+/**
+ * Every block a receipt rests on, read from `blocks`: its invocation, the
+ * invocation's authorization and instruction, and the delegations of its
+ * chain, so whoever receives them can run {@link verifyReceipt} offline. The
+ * receipt itself is not included. Blocks that are missing are left out (the
+ * receiver's verification then names what it lacks).
+ */
+export async function receiptBundle (blocks: BlockGetter, receipt: Receipt): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
+  const out = new Map<string, { cid: CID, bytes: Uint8Array }>()
+  const take = async (link: unknown): Promise<Uint8Array | undefined> => {
+    const cid = CID.asCID(link)
+    if (cid === null || out.has(cid.toString())) return undefined
+    const bytes = await blocks.get(cid)
+    if (bytes !== undefined) out.set(cid.toString(), { cid, bytes })
+    return bytes
+  }
+  const invocationBytes = await take(receipt.ran)
+  if (invocationBytes === undefined) return []
+  let invocation: Invocation
+  try {
+    invocation = dagCbor.decode<Invocation>(invocationBytes)
+  } catch {
+    return [...out.values()]
+  }
+  await take(invocation.auth)
+  await take(invocation.task?.run)
+  const queue: unknown[] = Array.isArray(invocation.task?.prf) ? [...invocation.task.prf] : []
+  let followed = 0
+  while (queue.length > 0 && followed < MAX_BUNDLE_DELEGATIONS) {
+    const bytes = await take(queue.shift())
+    if (bytes === undefined) continue
+    followed++
+    try {
+      // A UCAN's proofs are links in its `prf`, wherever ucanto's envelope keeps it.
+      const value = dagCbor.decode<unknown>(bytes)
+      for (const link of linksIn(value, 1)) queue.push(link)
+    } catch {
+      // Not DAG-CBOR: a JWT UCAN; its proofs, if any, cannot be followed here.
+    }
+  }
+  return [...out.values()]
+}
+
+/** The links in a UCAN block's `prf` (at the top, or inside ucanto's one-key `ucan@…` envelope). */
+function linksIn (value: unknown, depth: number): CID[] {
+  if (depth < 0 || typeof value !== 'object' || value === null || value instanceof Uint8Array || Array.isArray(value)) return []
+  const prf = (value as { prf?: unknown }).prf
+  if (Array.isArray(prf)) return prf.map(link => CID.asCID(link)).filter((cid): cid is CID => cid !== null)
+  return Object.values(value).flatMap(item => linksIn(item, depth - 1))
 }

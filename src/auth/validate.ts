@@ -143,8 +143,12 @@ export interface ValidateInvocationOptions {
   task?: TaskTerms
   /** Revoked delegations are rejected. */
   revocations?: RevocationStore
-  /** Unix seconds. @default now */
-  now?: number
+  /**
+   * Unix seconds. `null` checks no time bounds: for a record of the past (a
+   * memoized receipt), whose delegations may have expired since it ran.
+   * @default now
+   */
+  now?: number | null
   /** Where the authorization, proofs and instruction are read from (checked against their CIDs). */
   blocks?: BlockGetter
   /** The authorization block, when the caller has it at hand. */
@@ -408,7 +412,7 @@ export async function validateInvocation (input: Invocation | Block<Invocation>,
   const invocation = shaped.ok
   const task = invocation.task
   const executor = typeof options.executor === 'string' ? options.executor : options.executor.did()
-  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const now = options.now === null ? null : options.now ?? Math.floor(Date.now() / 1000)
   const cache = options.cache ?? defaultDelegationCache
   const context: WalkContext = { cache, known: new Map() }
   if (options.blocks !== undefined) context.blocks = options.blocks
@@ -479,7 +483,8 @@ export async function validateInvocation (input: Invocation | Block<Invocation>,
     validated.push(result.ok)
   }
   const path = validated.length === 1 ? (validated[0] as ValidatedDelegation).path : mergePaths(validated)
-  const timely = await checkPath(path, now, options.revocations)
+  // Revocations apply even to records of the past: a revoked chain proves nothing.
+  const timely = await checkPath(now === null ? path.map(({ cid, issuer, audience }) => ({ cid, issuer, audience, expiration: Infinity })) : path, now ?? 0, options.revocations)
   if (timely.error !== undefined) return timely
 
   // The task against the grants.
@@ -525,4 +530,34 @@ async function readAuthorization (cid: CID, options: ValidateInvocationOptions):
   const decoded = decodeAuthorization(cid, bytes)
   if (decoded.error !== undefined) return decoded
   return { ok: { cid, bytes, value: decoded.ok } }
+}
+
+/** Options of {@link validateGrant}. */
+export interface ValidateGrantOptions {
+  /** Who the delegation must be addressed to (e.g. the scheduler receiving a budget). */
+  audience: DID
+  revocations?: RevocationStore
+  /** Unix seconds. @default now */
+  now?: number
+  /** @default defaultDelegationCache */
+  cache?: DelegationCache
+}
+
+/**
+ * Checks a delegation handed to this node (a requester's budget given to a
+ * scheduler) before relying on it: signatures and derivation of the whole
+ * chain, a `wasm/run` grant, addressed to `audience`, valid now, not revoked.
+ * The same named errors as {@link validateInvocation}.
+ */
+export async function validateGrant (delegation: Delegation, options: ValidateGrantOptions): Promise<AuthResult<ValidatedDelegation>> {
+  const context: WalkContext = { cache: options.cache ?? defaultDelegationCache, known: new Map() }
+  for (const nested of delegation.iterate()) context.known.set(nested.cid.toString(), nested)
+  const validated = await validateDelegation(delegation, context)
+  if (validated.error !== undefined) return validated
+  if (validated.ok.audience !== options.audience) {
+    return { error: new WrongAudience(`delegation ${validated.ok.cid} is addressed to ${validated.ok.audience}, not to ${options.audience}`, { audience: validated.ok.audience, expected: options.audience }) }
+  }
+  if (validated.ok.grants.length === 0) return { error: new BrokenChain(`delegation ${validated.ok.cid} grants no wasm/run`, { delegation: validated.ok.cid.toString() }) }
+  const timely = await checkPath(validated.ok.path, options.now ?? Math.floor(Date.now() / 1000), options.revocations)
+  return timely.error !== undefined ? timely : validated
 }

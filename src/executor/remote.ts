@@ -58,6 +58,11 @@ export interface RemoteExecutorInit {
    */
   peers?: () => Promise<PeerId[]>
   /**
+   * How long executors found in the DHT are reused before asking it again (ms).
+   * @default 5000
+   */
+  discoveryTtlMs?: number
+  /**
    * Most executors tried for one task.
    * @default 3
    */
@@ -84,6 +89,8 @@ export interface RemoteExecuteOptions {
   signal?: AbortSignal
   /** Called when an executor accepted the task (the scheduler records who runs it). */
   onAssigned?: (peer: PeerId) => void
+  /** The chain that gives this node authority for this task (e.g. the requester's budget); replaces `init.proofs`. */
+  proofs?: Delegation[]
 }
 
 /** A verified remote result: the executor's own signed receipt and what it rests on. */
@@ -131,6 +138,7 @@ export class RemoteExecutor implements Executor {
   private readonly log: Logger
   private next = 0
   private readonly controller = new AbortController()
+  private discovered: { peers: Promise<PeerId[]>, at: number } | undefined
 
   constructor (init: RemoteExecutorInit) {
     this.init = init
@@ -141,7 +149,21 @@ export class RemoteExecutor implements Executor {
 
   private async candidates (signal: AbortSignal): Promise<PeerId[]> {
     if (this.init.peers !== undefined) return await this.init.peers()
-    return (await findPeersByRole(this.init.node, 'executor', { signal, timeoutMs: 10_000 })).map(info => info.id)
+    // One DHT query serves every task for a few seconds (and tasks starting together share it).
+    const ttl = this.init.discoveryTtlMs ?? 5_000
+    if (this.discovered === undefined || performance.now() - this.discovered.at > ttl) {
+      const peers = findPeersByRole(this.init.node, 'executor', { signal: this.controller.signal, timeoutMs: 10_000 }).then(found => found.map(info => info.id))
+      const entry = { peers, at: performance.now() }
+      this.discovered = entry
+      // A failed or empty lookup is not kept: the next task asks again.
+      peers.then(found => { if (found.length === 0 && this.discovered === entry) this.discovered = undefined }, () => { if (this.discovered === entry) this.discovered = undefined })
+    }
+    const peers = this.discovered.peers
+    return await new Promise<PeerId[]>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      peers.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
   }
 
   async execute (task: ExecutionTask, options: RemoteExecuteOptions = {}): Promise<ExecutionResult> {
@@ -150,9 +172,10 @@ export class RemoteExecutor implements Executor {
     const tried = new Set<string>()
     // Spread tasks over executors: each task starts at the next one; a failed one is not asked again for this task.
     const start = this.next++
-    let delegation: Delegation
+    const proofs = options.proofs ?? this.init.proofs ?? []
     try {
-      delegation = await this.delegate(task)
+      // Checks that this node may grant the task at all before any executor is asked.
+      await this.delegate(task, proofs)
     } catch (err) {
       // This node cannot grant what the task asks (e.g. more fuel than its own proofs allow): no executor could run it.
       return { out: { error: new TaskError((err as Error).name, `${task.func}: ${(err as Error).message}`).toValue() }, executed: false, durationMs: 0, fuel: null }
@@ -169,7 +192,7 @@ export class RemoteExecutor implements Executor {
       const peer = peers[start % peers.length] as PeerId
       tried.add(peer.toString())
       try {
-        const result = await this.attempt(task, delegation, peer, signal, options)
+        const result = await this.attempt(task, proofs, peer, signal, options)
         result.failures = failures
         return result
       } catch (err) {
@@ -188,24 +211,24 @@ export class RemoteExecutor implements Executor {
     }
   }
 
-  /** One attempt on one executor; throws on any failure, including a receipt that does not verify. */
-  /** Checks that this node may grant the task at all (throws the named auth error if not). */
-  private async delegate (task: ExecutionTask, audience: DID = this.init.signer.did()): Promise<Delegation> {
+  /** A `wasm/run` delegation for `task` to `audience`, under `proofs` (throws the named auth error when they do not allow it). */
+  private async delegate (task: ExecutionTask, proofs: Delegation[], audience: DID = this.init.signer.did()): Promise<Delegation> {
     const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
     return await delegateWasmRun({
       issuer: this.init.signer,
       audience,
       caveats: { maxFuel: Number(fuel), modules: [task.module] },
-      proofs: this.init.proofs ?? [],
+      proofs,
       expiration: Math.floor(Date.now() / 1000) + (this.init.delegationTtlSeconds ?? 3600)
     })
   }
 
-  private async attempt (task: ExecutionTask, _check: Delegation, peer: PeerId, signal: AbortSignal, options: RemoteExecuteOptions): Promise<RemoteExecutionResult> {
+  /** One attempt on one executor; throws on any failure, including a receipt that does not verify. */
+  private async attempt (task: ExecutionTask, proofs: Delegation[], peer: PeerId, signal: AbortSignal, options: RemoteExecuteOptions): Promise<RemoteExecutionResult> {
     const executorDid = peerDid(peer)
     const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
     // Least authority: this executor, this module, this much fuel, for a short while.
-    const delegation = await this.delegate(task, executorDid)
+    const delegation = await this.delegate(task, proofs, executorDid)
     const proofBlocks = delegationBlocks(delegation)
     const instruction = encodeBlock(task.instruction)
     if (!instruction.cid.equals(task.instructionCid)) throw new IpvmError(`instruction does not encode to ${task.instructionCid}`)

@@ -65,6 +65,42 @@ export async function findPeersByRole (node: IpvmNode, role: Role, options: Find
   return [...found.values()]
 }
 
+/** Peers in the node's DHT routing table. */
+export function routingTableSize (node: IpvmNode): number {
+  return (node.dht as unknown as { routingTable?: { size: number } }).routingTable?.size ?? 0
+}
+
+/** Resolves once the DHT routing table holds a peer (at once if it does); rejects when `signal` aborts. */
+export async function whenRouted (node: IpvmNode, signal: AbortSignal): Promise<void> {
+  const table = (node.dht as unknown as { routingTable?: EventTarget & { size: number } }).routingTable
+  if (table === undefined || table.size > 0) return
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onPeer = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
+    const onAbort = (): void => { table.removeEventListener('peer:add', onPeer); reject(signal.reason) }
+    table.addEventListener('peer:add', onPeer, { once: true })
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Advertises `role` as soon as the node has a DHT peer to tell (the first
+ * node of a network has none until another joins), retrying failures every
+ * `retryMs`. Resolves once advertised; rejects only when `signal` aborts.
+ */
+export async function advertiseRoleWhenRouted (node: IpvmNode, role: Role, signal: AbortSignal, retryMs = 2_000): Promise<void> {
+  for (;;) {
+    await whenRouted(node, signal)
+    try {
+      await advertiseRole(node, role, { signal })
+      return
+    } catch (err) {
+      signal.throwIfAborted()
+      await new Promise<void>(resolve => { setTimeout(resolve, retryMs).unref?.() })
+    }
+  }
+}
+
 function withTimeout (signal: AbortSignal | undefined, ms: number): AbortSignal {
   const timeout = AbortSignal.timeout(ms)
   return signal === undefined ? timeout : AbortSignal.any([signal, timeout])

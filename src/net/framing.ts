@@ -188,3 +188,72 @@ export async function writeMessage (stream: Stream, value: unknown, options: Wri
 export async function writeFrame (stream: Stream, body: Uint8Array, options: AbortOptions = {}): Promise<void> {
   if (!stream.send(lp.encode.single(body))) await stream.onDrain(options)
 }
+
+/** Options of {@link readRequestFrame}. */
+export interface ReadRequestFrameOptions {
+  /** Largest body accepted (bytes). */
+  maxBytes: number
+  /** Time allowed for the whole frame to arrive (ms). */
+  timeoutMs: number
+  /** What is awaited, for error messages (e.g. "execution request"). */
+  what: string
+  /** The service stopping. */
+  signal: AbortSignal
+}
+
+/**
+ * Reads the one request frame a service expects at the start of a stream,
+ * returning (not throwing) the failure so the service can answer it with a
+ * named error before closing: {@link MalformedMessageError},
+ * {@link MessageTooLargeError} (decided on the length prefix, before the body
+ * is buffered), {@link UnexpectedEndOfStreamError}, {@link MessageTimeoutError}.
+ * Unlike {@link MessageReader} it leaves the stream open.
+ */
+export async function readRequestFrame (stream: Stream, options: ReadRequestFrameOptions): Promise<{ bytes: Uint8Array } | { error: Error }> {
+  const { maxBytes, timeoutMs, what, signal } = options
+  const buffer = new Uint8ArrayList()
+  let wake: (() => void) | undefined
+  let closed = false
+  const onMessage = (event: { data: Uint8Array | Uint8ArrayList }): void => {
+    buffer.append(event.data)
+    if (buffer.byteLength > maxBytes + MAX_LENGTH_PREFIX_BYTES) stream.pause()
+    wake?.()
+  }
+  const onEnd = (): void => { closed = true; wake?.() }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('close', onEnd)
+  stream.addEventListener('remoteCloseWrite', onEnd)
+  const deadline = Date.now() + timeoutMs
+  try {
+    for (;;) {
+      let length = 0
+      let prefixBytes = 0
+      let complete = false
+      while (prefixBytes < buffer.byteLength) {
+        const byte = buffer.get(prefixBytes)
+        length += (byte & 0x7f) * 2 ** (7 * prefixBytes)
+        prefixBytes++
+        if ((byte & 0x80) === 0) { complete = true; break }
+        if (prefixBytes >= MAX_LENGTH_PREFIX_BYTES) return { error: new MalformedMessageError('length prefix is too long') }
+      }
+      if (complete) {
+        if (length > maxBytes) return { error: new MessageTooLargeError(`${what} of ${length} bytes exceeds the ${maxBytes}-byte limit`) }
+        if (buffer.byteLength >= prefixBytes + length) return { bytes: buffer.subarray(prefixBytes, prefixBytes + length) }
+      }
+      const ended = closed || (stream.readBufferLength === 0 && stream.remoteWriteStatus !== 'writable')
+      if (ended) return { error: new UnexpectedEndOfStreamError(`stream closed before the ${what} arrived`) }
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) return { error: new MessageTimeoutError(`no ${what} within ${timeoutMs} ms`) }
+      if (signal.aborted) return { error: new MessageTimeoutError('the service is stopping') }
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, remaining)
+        wake = () => { clearTimeout(timer); resolve() }
+      })
+      wake = undefined
+    }
+  } finally {
+    stream.removeEventListener('message', onMessage)
+    stream.removeEventListener('close', onEnd)
+    stream.removeEventListener('remoteCloseWrite', onEnd)
+  }
+}

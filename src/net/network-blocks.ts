@@ -1,16 +1,20 @@
 /**
  * A `Blocks` store backed by the network: reads locally first, then asks the
- * providers the DHT knows for the CID, one after another, until one returns
- * bytes that match. What it fetched is stored locally; what is `put` is
- * provided in the DHT.
+ * peers that delivered recent blocks (the children of a UnixFS file come from
+ * whoever had its root, like a bitswap session), then the providers the DHT
+ * knows for the CID, one after another, until one returns bytes that match.
+ * What it fetched is stored locally; what is `put` is provided in the DHT.
  */
 import { BlockFetchError, NoPeersError } from './errors.js'
 import { DEFAULT_DHT_QUERY_TIMEOUT_MS, DEFAULT_MAX_PROVIDERS_TRIED } from './constants.js'
 import type { CID } from 'multiformats/cid'
-import type { Logger } from '@libp2p/interface'
+import type { Logger, PeerId } from '@libp2p/interface'
 import type { IpvmNode } from './node.js'
 import type { BlockExchange } from './protocols/blocks.js'
 import type { AbortOptions, Blocks } from '../store/interface.js'
+
+/** Peers remembered as recent providers. */
+const RECENT_PROVIDERS = 4
 
 /** Options of {@link NetworkBlocks}. */
 export interface NetworkBlocksInit {
@@ -55,6 +59,8 @@ export class NetworkBlocks implements Blocks {
   private readonly queryTimeoutMs: number
   private readonly provideFetched: boolean
   private readonly log: Logger
+  /** Peers that delivered blocks lately, most recent first. */
+  private recent: PeerId[] = []
 
   constructor (init: NetworkBlocksInit) {
     this.local = init.local
@@ -104,6 +110,17 @@ export class NetworkBlocks implements Blocks {
     const tried = new Set<string>()
     const failures: Error[] = []
     const signal = this.signal(options)
+    // Only peers still connected: a dial to one gone away would cost the whole timeout.
+    for (const peer of this.recent) {
+      if (this.exchange.isReported(peer) || this.node.libp2p.getConnections(peer).length === 0) continue
+      try {
+        const bytes = await this.exchange.fetchOne(peer, cid, { signal })
+        if (bytes !== undefined) return await this.fetched(cid, bytes, peer, options)
+      } catch (err) {
+        this.log('recent provider %p failed for %s: %s', peer, cid, (err as Error).message)
+        this.recent = this.recent.filter(p => !p.equals(peer))
+      }
+    }
     for await (const event of this.node.dht.findProviders(cid, { signal })) {
       if (event.name !== 'PROVIDER') continue
       for (const provider of event.providers) {
@@ -113,11 +130,7 @@ export class NetworkBlocks implements Blocks {
         try {
           if (provider.multiaddrs.length > 0) await this.node.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs }, { signal })
           const bytes = await this.exchange.fetchOne(provider.id, cid, { signal })
-          if (bytes !== undefined) {
-            await this.local.put(cid, bytes, options)
-            if (this.provideFetched) await this.provide(cid, options)
-            return bytes
-          }
+          if (bytes !== undefined) return await this.fetched(cid, bytes, provider.id, options)
           failures.push(new Error(`provider ${name} no longer has it`))
         } catch (err) {
           this.log('provider %s failed for %s: %s', name, cid, (err as Error).message)
@@ -128,6 +141,13 @@ export class NetworkBlocks implements Blocks {
     }
     if (tried.size === 0) return undefined
     throw new BlockFetchError(cid.toString(), failures)
+  }
+
+  private async fetched (cid: CID, bytes: Uint8Array, from: PeerId, options: AbortOptions): Promise<Uint8Array> {
+    await this.local.put(cid, bytes, options)
+    this.recent = [from, ...this.recent.filter(peer => !peer.equals(from))].slice(0, RECENT_PROVIDERS)
+    if (this.provideFetched) await this.provide(cid, options)
+    return bytes
   }
 
   private signal (options: AbortOptions): AbortSignal {

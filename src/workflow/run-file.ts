@@ -11,6 +11,7 @@ import { runWorkflow } from './run.js'
 import { CID } from 'multiformats/cid'
 import type { Outcome } from '../model/types.js'
 import type { RunWorkflowOptions, TaskReport, WorkflowReport } from './run.js'
+import type { Repo } from '../store/interface.js'
 
 /**
  * One task in a workflow record. CIDs are kept as bytes: decoding thousands of
@@ -92,27 +93,38 @@ function isRecord (value: unknown): value is WorkflowRecord {
 }
 
 /**
+ * The recorded report of a workflow file whose last run fully succeeded, as
+ * cached tasks; `undefined` when there is none. One lookup, no parsing.
+ */
+export async function recordedWorkflowReport (repo: Repo, bytes: Uint8Array, source: string, started = performance.now()): Promise<WorkflowReport | undefined> {
+  const stored = await repo.workflows.get(workflowCid(bytes))
+  if (stored === undefined) return undefined
+  let record: unknown
+  try { record = decodeBlock(stored) } catch { record = undefined }
+  return isRecord(record) ? fromRecord(record, source, started) : undefined
+}
+
+/** Records `report` under the file's CID when every task succeeded (the workflow-level memo). */
+export async function recordWorkflowReport (repo: Repo, bytes: Uint8Array, report: WorkflowReport): Promise<void> {
+  if (report.ok) await repo.workflows.put(workflowCid(bytes), encodeBlock(toRecord(report)).bytes)
+}
+
+/**
  * Parses, plans and runs a workflow file, answering an unchanged, previously
  * successful workflow from its record. Validation errors are thrown as
  * `WorkflowValidationError` before anything runs.
  */
 export async function runWorkflowFile (bytes: Uint8Array, source: string, options: RunWorkflowOptions): Promise<WorkflowReport> {
   const started = performance.now()
-  const key = workflowCid(bytes)
   if (options.memo !== false) {
-    const stored = await options.repo.workflows.get(key)
-    if (stored !== undefined) {
-      let record: unknown
-      try { record = decodeBlock(stored) } catch { record = undefined }
-      if (isRecord(record)) {
-        const report = fromRecord(record, source, started)
-        options.onEvent?.({ type: 'workflow:start', tasks: report.tasks.length })
-        for (const task of report.tasks) options.onEvent?.({ type: 'task:cached', task })
-        return report
-      }
+    const report = await recordedWorkflowReport(options.repo, bytes, source, started)
+    if (report !== undefined) {
+      options.onEvent?.({ type: 'workflow:start', tasks: report.tasks.length })
+      for (const task of report.tasks) options.onEvent?.({ type: 'task:cached', task })
+      return report
     }
   }
   const report = await runWorkflow(loadWorkflow(bytes, source), options)
-  if (report.ok) await options.repo.workflows.put(key, encodeBlock(toRecord(report)).bytes)
+  await recordWorkflowReport(options.repo, bytes, report)
   return { ...report, durationMs: performance.now() - started }
 }

@@ -39,6 +39,8 @@ export interface TaskReport {
   /** Time the task ran (ms); for a cached task, the time recorded when it ran. */
   durationMs?: number
   fuel: number | bigint | null
+  /** Who signed the receipt (the executor's DID), when it was signed. */
+  executor?: string
 }
 
 /** A whole run's result. */

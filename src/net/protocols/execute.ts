@@ -17,9 +17,8 @@
  * Answers are read with `MessageReader`.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { Uint8ArrayList } from 'uint8arraylist'
-import { MessageReader, writeMessage } from '../framing.js'
-import { MalformedMessageError, MessageTimeoutError, MessageTooLargeError, UnexpectedEndOfStreamError } from '../errors.js'
+import { MessageReader, readRequestFrame, writeMessage } from '../framing.js'
+import { MalformedMessageError, MessageTimeoutError } from '../errors.js'
 import { signInvocation, signReceipt } from '../../auth/sign.js'
 import { loadDelegation } from '../../auth/delegation.js'
 import { receiptValue } from '../../model/receipt.js'
@@ -40,9 +39,6 @@ import type { AbortOptions, Blocks, Repo } from '../../store/interface.js'
 import type { ExecuteDone, ExecuteErrorAnswer, ExecuteRequest } from './execute-messages.js'
 
 export * from './execute-messages.js'
-
-// A varint of up to 5 bytes encodes lengths up to 2^35, far above any limit.
-const MAX_LENGTH_PREFIX_BYTES = 5
 
 /** The parts of a libp2p node the protocol uses. */
 export type ExecuteNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'logger'>
@@ -80,55 +76,6 @@ export interface ExecuteServiceInit {
    * @default 4
    */
   maxConcurrent?: number
-}
-
-/** Reads one length-prefixed frame, returning (not throwing) the failure so it can be answered. */
-async function readRequestFrame (stream: Stream, maxBytes: number, timeoutMs: number, signal: AbortSignal): Promise<{ bytes: Uint8Array } | { error: Error }> {
-  const buffer = new Uint8ArrayList()
-  let wake: (() => void) | undefined
-  let closed = false
-  const onMessage = (event: { data: Uint8Array | Uint8ArrayList }): void => {
-    buffer.append(event.data)
-    if (buffer.byteLength > maxBytes + MAX_LENGTH_PREFIX_BYTES) stream.pause()
-    wake?.()
-  }
-  const onEnd = (): void => { closed = true; wake?.() }
-  stream.addEventListener('message', onMessage)
-  stream.addEventListener('close', onEnd)
-  stream.addEventListener('remoteCloseWrite', onEnd)
-  const deadline = Date.now() + timeoutMs
-  try {
-    for (;;) {
-      let length = 0
-      let prefixBytes = 0
-      let complete = false
-      while (prefixBytes < buffer.byteLength) {
-        const byte = buffer.get(prefixBytes)
-        length += (byte & 0x7f) * 2 ** (7 * prefixBytes)
-        prefixBytes++
-        if ((byte & 0x80) === 0) { complete = true; break }
-        if (prefixBytes >= MAX_LENGTH_PREFIX_BYTES) return { error: new MalformedMessageError('length prefix is too long') }
-      }
-      if (complete) {
-        if (length > maxBytes) return { error: new MessageTooLargeError(`request of ${length} bytes exceeds the ${maxBytes}-byte limit`) }
-        if (buffer.byteLength >= prefixBytes + length) return { bytes: buffer.subarray(prefixBytes, prefixBytes + length) }
-      }
-      const ended = closed || (stream.readBufferLength === 0 && stream.remoteWriteStatus !== 'writable')
-      if (ended) return { error: new UnexpectedEndOfStreamError('stream closed before the execution request arrived') }
-      const remaining = deadline - Date.now()
-      if (remaining <= 0) return { error: new MessageTimeoutError(`no execution request within ${timeoutMs} ms`) }
-      if (signal.aborted) return { error: new IpvmError('the executor is stopping') }
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, remaining)
-        wake = () => { clearTimeout(timer); resolve() }
-      })
-      wake = undefined
-    }
-  } finally {
-    stream.removeEventListener('message', onMessage)
-    stream.removeEventListener('close', onEnd)
-    stream.removeEventListener('remoteCloseWrite', onEnd)
-  }
 }
 
 function errorAnswer (err: Error): ExecuteErrorAnswer {
@@ -207,7 +154,7 @@ export class ExecuteService {
 
   private async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer
-    const frame = await readRequestFrame(stream, this.maxRequestBytes, this.requestTimeoutMs, this.controller.signal)
+    const frame = await readRequestFrame(stream, { maxBytes: this.maxRequestBytes, timeoutMs: this.requestTimeoutMs, what: 'execution request', signal: this.controller.signal })
     if ('error' in frame) {
       this.log('refused a request from %p: %s', remote, frame.error.message)
       await this.refuse(stream, frame.error)

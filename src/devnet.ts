@@ -1,0 +1,124 @@
+/**
+ * An embedded devnet: one scheduler, N executors and one verifier, each a
+ * real libp2p node of its own on 127.0.0.1 in this process, wired exactly as
+ * separate machines would be (DHT discovery through the scheduler as the
+ * bootstrap node, blocks fetched over `/ipvm/blocks`, tasks over
+ * `/ipvm/execute`, workflows over `/ipvm/submit`). `ipvm run` and
+ * `ipvm devnet` start one.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createIpvmNode } from './net/node.js'
+import { identityFromSeed } from './auth/identity.js'
+import { memoryRepo } from './store/memory-repo.js'
+import { startExecutorRole } from './executor/role.js'
+import { startSchedulerRole } from '../scheduler/role.js'
+import { startVerifierRole } from '../verifier/role.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { IpvmNode } from './net/node.js'
+import type { NodeIdentity } from './auth/identity.js'
+import type { Repo } from './store/interface.js'
+import type { ExecutorRole } from './executor/role.js'
+import type { SchedulerRole } from '../scheduler/role.js'
+import type { SchedulerEvent } from '../scheduler/scheduler.js'
+import type { VerifierRole } from '../verifier/role.js'
+
+/** Options of {@link startDevnet}. */
+export interface DevnetInit {
+  /** Executor nodes. @default 3 */
+  executors?: number
+  /** Worker threads of each executor. @default 1 */
+  threads?: number
+  /** The scheduler's repo (receipts, memo). @default a fresh in-memory repo */
+  repo?: Repo
+  /** The scheduler's state directory. @default a temporary directory, removed at stop */
+  dir?: string
+  /** The scheduler's listen address. @default /ip4/127.0.0.1/tcp/0 */
+  listen?: string
+  /** Most tasks in flight. @default 8 per executor */
+  concurrency?: number
+  onEvent?: (event: SchedulerEvent) => void
+}
+
+/** A running devnet. */
+export interface Devnet {
+  readonly scheduler: { node: IpvmNode, role: SchedulerRole, identity: NodeIdentity }
+  readonly executors: Array<{ node: IpvmNode, role: ExecutorRole }>
+  readonly verifier: { node: IpvmNode, role: VerifierRole }
+  /** The scheduler's address (with `/p2p/`): the bootstrap address of the devnet. */
+  readonly address: Multiaddr
+  /** Stops every role and node; removes the temporary state. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+async function freshIdentity (): Promise<NodeIdentity> {
+  return await identityFromSeed(randomBytes(32))
+}
+
+/**
+ * @example
+ * ```ts
+ * const devnet = await startDevnet({ executors: 3 })
+ * console.log(devnet.address.toString())   // point `ipvm submit --scheduler` at it
+ * await devnet.stop()
+ * ```
+ */
+export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
+  const count = init.executors ?? 3
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new RangeError(`executors must be an integer from 1 to 64, got ${count}`)
+  const cleanups: Array<() => Promise<void>> = []
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {})
+  }
+  try {
+    const dir = init.dir ?? await mkdtemp(join(tmpdir(), 'ipvm-devnet-'))
+    if (init.dir === undefined) cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+
+    const schedulerIdentity = await freshIdentity()
+    const schedulerNode = await createIpvmNode({ privateKey: schedulerIdentity.privateKey, listen: [init.listen ?? '/ip4/127.0.0.1/tcp/0'], allowLoopback: true })
+    cleanups.push(async () => { await schedulerNode.stop() })
+    await schedulerNode.start()
+    const address = schedulerNode.getMultiaddrs()[0]
+    if (address === undefined) throw new Error('the devnet scheduler has no address')
+    const schedulerRole = await startSchedulerRole({
+      node: schedulerNode,
+      repo: init.repo ?? memoryRepo(),
+      signer: schedulerIdentity.signer,
+      dir,
+      concurrency: init.concurrency ?? 8 * count,
+      ...(init.onEvent !== undefined ? { onEvent: init.onEvent } : {})
+    })
+    cleanups.push(async () => { await schedulerRole.stop() })
+
+    const join_ = async (): Promise<{ node: IpvmNode, identity: NodeIdentity }> => {
+      const identity = await freshIdentity()
+      const node = await createIpvmNode({ privateKey: identity.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], allowLoopback: true })
+      cleanups.push(async () => { await node.stop() })
+      await node.start()
+      return { node, identity }
+    }
+    const executors = await Promise.all(Array.from({ length: count }, async () => {
+      const { node, identity } = await join_()
+      const role = await startExecutorRole({ node, repo: memoryRepo(), signer: identity.signer, threads: init.threads ?? 1 })
+      cleanups.push(async () => { await role.stop() })
+      return { node, role }
+    }))
+    const verifierPeer = await join_()
+    const verifierRole = await startVerifierRole({ node: verifierPeer.node, repo: memoryRepo() })
+    cleanups.push(async () => { await verifierRole.stop() })
+    // Ready when every executor can be found.
+    await Promise.all(executors.map(async executor => await executor.role.advertised))
+    return {
+      scheduler: { node: schedulerNode, role: schedulerRole, identity: schedulerIdentity },
+      executors,
+      verifier: { node: verifierPeer.node, role: verifierRole },
+      address,
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
