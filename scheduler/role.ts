@@ -64,6 +64,8 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   const scheduler = new Scheduler({
     repo,
     executor,
+    // It signs the receipts it writes itself (a failed dependency, no executor).
+    signer,
     dir: init.dir,
     concurrency: init.concurrency ?? 32,
     ...(init.onEvent !== undefined ? { onEvent: init.onEvent } : {})

@@ -15,11 +15,11 @@ import { TaskError } from '../src/errors.js'
 import { cidOf, codecs, decodeBlock } from '../src/model/block.js'
 import { invocationBlock, receiptBlock, receiptValue } from '../src/model/receipt.js'
 import { signInvocation, signReceipt } from '../src/auth/sign.js'
-import { extractDelegation } from '../src/auth/delegation.js'
+import { delegationBlocks, extractDelegation } from '../src/auth/delegation.js'
 import { loadWorkflow } from '../src/workflow/plan.js'
 import { substitutePromises } from '../src/workflow/promises.js'
 import { instructionKeys, taskValue, promisedValue } from '../src/workflow/task.js'
-import { isRemoteResult } from '../src/executor/remote.js'
+import { isRemoteExecutor, isRemoteResult } from '../src/executor/remote.js'
 import { SchedulerState, isFinished } from './state.js'
 import { CID } from 'multiformats/cid'
 import type { Block } from '../src/model/block.js'
@@ -41,8 +41,11 @@ export interface SchedulerInit {
   /** The scheduler's directory: its state lives in `dir/scheduler.lmdb`. */
   dir: string
   /**
-   * Signs invocations and receipts of tasks run by a non-remote executor.
-   * Remote executors sign their own. Without it, local results are unsigned.
+   * Signs the invocations of tasks given to a local executor (it checks
+   * them), and every receipt the scheduler writes itself: tasks run by a
+   * local executor, and tasks no executor ran (a failed dependency, no
+   * executor found). Remote executors sign their own. Without it, those
+   * receipts are unsigned.
    */
   signer?: Signer
   /** Proofs carried by invocations signed with `signer`. */
@@ -297,7 +300,7 @@ export class Scheduler {
         const out = outcomes[index]
         return promisedValue(selector, { path: dependency.path, func: String(dependency.instruction.input.func), instructionCid: dependency.instructionCid, ...(out !== undefined ? { out } : {}) })
       }) as { [key: string]: IpldValue }
-      if (this.init.signer !== undefined) {
+      if (this.init.signer !== undefined && !isRemoteExecutor(this.init.executor)) {
         const signed = await signInvocation(taskValue(task), this.init.signer, proofs)
         authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs }
       }
@@ -334,6 +337,11 @@ export class Scheduler {
       receipt = result.receipt
       blocks.push(result.invocation, result.authorization, ...result.proofBlocks)
     } else {
+      if (authorized === undefined && this.init.signer !== undefined) {
+        // A receipt the scheduler signs rests on an invocation it signs: the requester checks both.
+        const signed = await signInvocation(taskValue(task), this.init.signer, proofs)
+        authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs }
+      }
       const invocation: Block<Invocation> = authorized?.invocation ?? invocationBlock(taskValue(task))
       const meta: { [key: string]: IpldValue } = { ...result.meta }
       if (result.executed) meta.time = Math.round(result.durationMs * 1000) / 1000
@@ -341,7 +349,7 @@ export class Scheduler {
       const init = { ran: invocation.cid, out: result.out, meta }
       receipt = this.init.signer !== undefined ? await signReceipt(receiptValue(init), this.init.signer) : receiptBlock(init)
       blocks.push(invocation)
-      if (authorized !== undefined) blocks.push(authorized.authorization)
+      if (authorized !== undefined) blocks.push(authorized.authorization, ...authorized.proofs.flatMap(delegationBlocks))
     }
     blocks.push(receipt)
     await this.init.repo.commit({ blocks, receipt: { instructionCids: instructionKeys(task), receiptCid: receipt.cid } })

@@ -13,10 +13,13 @@ import { id } from './commands/id.js'
 import { delegate } from './commands/delegate.js'
 import { revoke } from './commands/revoke.js'
 import { verifyReceiptCommand } from './commands/verify-receipt.js'
+import { node } from './commands/node.js'
+import { submit } from './commands/submit.js'
+import { devnet } from './commands/devnet.js'
 import type { Command } from './command.js'
 import type { Output } from './output.js'
 
-const commands: Command[] = [run, add, receipt, id, delegate, revoke, verifyReceiptCommand]
+const commands: Command[] = [run, add, receipt, submit, node, devnet, id, delegate, revoke, verifyReceiptCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -110,6 +110,11 @@ export function isRemoteResult (result: ExecutionResult): result is RemoteExecut
   return 'receipt' in result && 'executor' in result
 }
 
+/** True when `executor` runs tasks on other nodes (which sign their own invocations and receipts). */
+export function isRemoteExecutor (executor: Executor): executor is RemoteExecutor {
+  return executor instanceof RemoteExecutor
+}
+
 /** The `did:key` of an ed25519 PeerId: the same key names the node on both layers. */
 export function peerDid (peer: PeerId): DID {
   const raw = (peer as { publicKey?: { type?: string, raw?: Uint8Array } }).publicKey

@@ -152,6 +152,9 @@ export async function createIpvmNode (init: IpvmNodeInit): Promise<IpvmNode> {
         protocol: DHT_PROTOCOL,
         // The library default is client mode; every ipvm node serves the DHT.
         clientMode: false,
+        // Every query waits for the first self-query, which by default starts 1 s after start: a
+        // second lost by every node joining. The bootstrap dial fills the routing table anyway.
+        initialQuerySelfInterval: 0,
         // The default mapper drops private addresses, which leaves loopback routing tables empty.
         peerInfoMapper: allowLoopback ? passthroughMapper : removePrivateAddressesMapper,
         validators: { [RECORD_NAMESPACE]: validateSignedRecord },

@@ -1,41 +1,63 @@
 /**
- * `ipvm run WORKFLOW`: the main job.
+ * `ipvm run WORKFLOW`: the main job. By default the workflow goes through an
+ * embedded devnet (a scheduler, executors and a verifier on loopback, in this
+ * process), the same code paths as a real network; `--local` runs it in this
+ * process's worker pool instead.
  */
 import { readFile } from 'node:fs/promises'
 import { openLmdbRepo } from '../../store/lmdb-repo.js'
+import { memoryRepo } from '../../store/memory-repo.js'
 import { LocalExecutor } from '../../executor/local.js'
-import { runWorkflowFile } from '../../workflow/run-file.js'
+import { runWorkflowFile, recordedWorkflowReport, recordWorkflowReport } from '../../workflow/run-file.js'
+import { loadWorkflow } from '../../workflow/plan.js'
 import { toDagJson } from '../../model/dag-json.js'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
 import { openRevocationStore, revocationsPath } from '../../auth/revocations.js'
+import { createIpvmNode } from '../../net/node.js'
+import { startDevnet } from '../../devnet.js'
+import { Requester } from '../../requester.js'
 import { readProof } from '../proof-file.js'
 import { UsageError, InputError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
-import { styles, table, truncate, ProgressLine, bar, formatDuration } from '../output.js'
-import type { Command, CommandContext } from '../command.js'
-import type { TaskReport, WorkflowEvent, WorkflowReport } from '../../workflow/run.js'
+import { ProgressLine } from '../output.js'
+import { integerFlag } from '../network.js'
+import { progressRenderer, printReport, jsonReport } from '../report.js'
+import type { Command } from '../command.js'
+import type { WorkflowReport } from '../../workflow/run.js'
+import type { Delegation } from '../../auth/delegation.js'
+import type { LoadedIdentity } from '../../auth/identity.js'
+import type { Repo } from '../../store/interface.js'
+import type { ProgressEvent } from '../report.js'
 
 export const run: Command = {
   name: 'run',
-  summary: 'run a workflow file and print its receipts',
+  summary: 'run a workflow file on an embedded devnet (or --local) and print its receipts',
   help: `Usage: ipvm run [options] WORKFLOW
 
 Runs a workflow file (Homestar's format: {"tasks": [{run, meta, prf}, …]}) on
-this machine. Tasks whose awaited results are ready run in parallel; every task
-ends with a receipt stored under its instruction CID (InID). A task that
-already has a successful receipt is not run again: it is reported as cached.
+an embedded devnet: one scheduler, --executors executor nodes and a verifier,
+each a libp2p node on 127.0.0.1 inside this process, talking the same
+protocols as separate machines. Tasks whose awaited results are ready run in
+parallel on different executors; every task ends with a receipt signed by the
+executor that ran it, verified here and stored under its instruction CID
+(InID). A task that already has a successful receipt is not run again: it is
+reported as cached (an unchanged workflow that succeeded before is answered
+without starting the devnet).
 
-Modules and input files must be in the store first: \`ipvm add FILE\`.
+Modules and input files must be in the store first: \`ipvm add FILE\`. The
+executors fetch them from this node over the network.
 
-The node signs the tasks it runs (one UCAN authorization for the workflow) and
-every receipt, with its identity (\`ipvm id\`). Each task's invocation is
-checked before it runs: with --proof, against the delegation chain (fuel and
-module caveats, expiry, revocations); a task the chain does not allow gets an
-error receipt naming why (e.g. CaveatExceeded) and is not run.
+This node gives the devnet's scheduler a budget: a wasm/run delegation from
+its identity (\`ipvm id\`) limited to the workflow's modules and fuel. Each
+executor checks the chain before it runs a task; a task the chain does not
+allow gets an error receipt naming why (e.g. CaveatExceeded) and is not run.
 
 Options:
-  --workers N   worker threads (default: the number of CPUs, at most 4)
+  --executors N executor nodes in the devnet (default 3)
+  --workers N   worker threads per executor (default 1); with --local, worker
+                threads (default: the number of CPUs, at most 4)
+  --local       no network: run the tasks in this process's worker pool
   --force       run every task even when a receipt is recorded
   --proof FILE  run on another's behalf: a delegation to this node (a CAR file
                 or base64 from \`ipvm delegate\`); repeat for several
@@ -47,51 +69,113 @@ workflow file is invalid or the command is misused, 130 when interrupted.
 Example:
   ipvm add examples/build/arith.wasm
   ipvm run examples/workflows/arith.json`,
-  options: { ...commonOptions, workers: { type: 'string' }, force: { type: 'boolean' }, proof: { type: 'string', multiple: true } },
+  options: { ...commonOptions, executors: { type: 'string' }, workers: { type: 'string' }, local: { type: 'boolean' }, force: { type: 'boolean' }, proof: { type: 'string', multiple: true } },
   async run (context) {
     const { values, positionals, env, signal } = context
     if (positionals.length !== 1) throw new UsageError('ipvm run needs exactly one WORKFLOW file')
     const file = positionals[0] as string
-    let workers: number | undefined
-    if (values.workers !== undefined) {
-      workers = Number(values.workers)
-      if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError('--workers must be an integer from 1 to 64')
-    }
+    const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
+    const executors = integerFlag(values.executors, 'executors', 1, 16, 3)
+    if (values.local === true && values.executors !== undefined) throw new UsageError('--executors is for the devnet; --local runs without one')
     const bytes = await readWorkflowFile(file)
+    // Invalid files fail here, before any key, store or node is touched.
+    loadWorkflow(bytes, file)
     const proofs = await Promise.all(((values.proof ?? []) as string[]).map(readProof))
     const home = repoPath(values.repo as string | undefined, env)
     const identity = await loadOrCreateIdentity(home)
     const repo = openLmdbRepo({ path: home })
-    const revocations = openRevocationStore({ path: revocationsPath(home) })
-    const executor = new LocalExecutor(repo.blocks, {
-      ...(workers === undefined ? {} : { threads: workers }),
-      identity: identity.signer,
-      requireInvocation: true,
-      revocations
-    })
     const progress = values.json === true ? undefined : new ProgressLine(context.stderr)
     let report: WorkflowReport
     try {
-      report = await runWorkflowFile(bytes, file, {
-        repo,
-        executor,
-        signal,
-        memo: values.force !== true,
-        signer: identity.signer,
-        proofs,
-        concurrency: workers ?? executor.threads,
-        onEvent: progress === undefined ? undefined : progressRenderer(progress)
-      })
+      const force = values.force === true
+      const run = { home, bytes, file, repo, identity, proofs, force, signal, ...(workers !== undefined ? { workers } : {}), ...(progress !== undefined ? { progress } : {}) }
+      report = values.local === true ? await runLocally(run) : await runOnDevnet({ ...run, executors })
     } finally {
       progress?.clear()
-      await executor.stop()
-      await revocations.close()
       await repo.close()
     }
     if (values.json === true) context.stdout.write(toDagJson(jsonReport(report)) + '\n')
     else printReport(report, context)
     if (signal.aborted) return 130
     return report.ok ? 0 : 1
+  }
+}
+
+interface RunInit {
+  home: string
+  bytes: Uint8Array
+  file: string
+  repo: Repo
+  identity: LoadedIdentity
+  proofs: Delegation[]
+  force: boolean
+  workers?: number
+  signal: AbortSignal
+  progress?: ProgressLine
+}
+
+/** The workflow in this process's worker pool. */
+async function runLocally (init: RunInit): Promise<WorkflowReport> {
+  const { repo, identity } = init
+  const revocations = openRevocationStore({ path: revocationsPath(init.home) })
+  const executor = new LocalExecutor(repo.blocks, {
+    ...(init.workers === undefined ? {} : { threads: init.workers }),
+    identity: identity.signer,
+    requireInvocation: true,
+    revocations
+  })
+  try {
+    return await runWorkflowFile(init.bytes, init.file, {
+      repo,
+      executor,
+      signal: init.signal,
+      memo: !init.force,
+      signer: identity.signer,
+      proofs: init.proofs,
+      concurrency: init.workers ?? executor.threads,
+      ...(init.progress !== undefined ? { onEvent: progressRenderer(init.progress) } : {})
+    })
+  } finally {
+    await executor.stop()
+    await revocations.close()
+  }
+}
+
+/** The workflow through an embedded devnet, submitted by this node as any requester would. */
+async function runOnDevnet (init: RunInit & { executors: number }): Promise<WorkflowReport> {
+  const { repo, identity, progress } = init
+  if (!init.force) {
+    const recorded = await recordedWorkflowReport(repo, init.bytes, init.file)
+    if (recorded !== undefined) return recorded
+  }
+  progress?.update(`starting the devnet: a scheduler, ${init.executors} executor${init.executors === 1 ? '' : 's'} and a verifier on 127.0.0.1…`, true)
+  const devnet = await startDevnet({
+    executors: init.executors,
+    threads: init.workers ?? 1,
+    // The scheduler answers from this store's receipts (the memo), unless told to run everything.
+    repo: init.force ? memoryRepo() : repo
+  })
+  try {
+    const node = await createIpvmNode({ privateKey: identity.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [devnet.address.toString()], allowLoopback: true })
+    await node.start()
+    const requester = new Requester({ node, repo, signer: identity.signer })
+    try {
+      await requester.start()
+      const render = progress !== undefined ? progressRenderer(progress) : undefined
+      const report = await requester.submit(init.bytes, init.file, {
+        scheduler: devnet.scheduler.node.peerId,
+        proofs: init.proofs,
+        signal: init.signal,
+        ...(render !== undefined ? { onEvent: (event: ProgressEvent) => { render(event) } } : {})
+      })
+      await recordWorkflowReport(repo, init.bytes, report)
+      return report
+    } finally {
+      await requester.stop()
+      await node.stop()
+    }
+  } finally {
+    await devnet.stop()
   }
 }
 
@@ -104,82 +188,3 @@ async function readWorkflowFile (file: string): Promise<Uint8Array> {
   }
 }
 
-function progressRenderer (progress: ProgressLine): (event: WorkflowEvent) => void {
-  let total = 0
-  let done = 0
-  let failed = 0
-  let cached = 0
-  let running = 0
-  return event => {
-    if (event.type === 'workflow:start') { total = event.tasks; return }
-    if (event.type === 'task:start') running++
-    else {
-      done++
-      if (event.type === 'task:cached') cached++
-      else running--
-      if (event.task.status !== 'ok') failed++
-    }
-    progress.update(`${bar(done, total)} ${done}/${total} tasks  ${running} running  ${cached} cached  ${failed} failed`, done === total)
-  }
-}
-
-/** The value of an outcome, short, for the table. */
-function summary (task: TaskReport): string {
-  if (task.out === undefined) return ''
-  if ('ok' in task.out) return truncate(toDagJson(task.out.ok, 0), 40)
-  return truncate(`${task.out.error.name}: ${task.out.error.message}`, 60)
-}
-
-function printReport (report: WorkflowReport, { stdout }: CommandContext): void {
-  const s = styles(stdout)
-  const rows = report.tasks.map(task => [
-    String(task.index),
-    task.func,
-    task.instructionCid.toString(),
-    task.status === 'ok' ? s.green('ok') : task.status === 'error' ? s.red(task.out !== undefined && 'error' in task.out ? task.out.error.name : 'error') : s.yellow('not run'),
-    task.status === 'ok' ? summary(task) : '',
-    task.fuel !== null ? task.fuel.toLocaleString('en-US') : '—',
-    formatDuration(task.durationMs),
-    task.cached ? s.cyan('cached') : ''
-  ])
-  stdout.write(table(['#', 'task', 'InID', 'status', 'result', 'fuel', 'time', 'cached'], rows, new Set([0, 5, 6])))
-  const failures = report.tasks.filter(t => t.status !== 'ok')
-  if (failures.length > 0) {
-    stdout.write('\n')
-    for (const task of failures) {
-      const why = task.out !== undefined && 'error' in task.out ? `${task.out.error.name}: ${task.out.error.message}` : 'not run (interrupted)'
-      stdout.write(`${s.red('✗')} ${task.path} ${task.func}: ${why}\n`)
-    }
-  }
-  const parts = [`${report.tasks.length} tasks`, `${report.tasks.length - report.failed} ok`]
-  if (report.failed > 0) parts.push(s.red(`${report.failed} failed`))
-  parts.push(`${report.cached} cached`, `${report.executed} executed`)
-  stdout.write(`\n${parts.join(', ')} in ${formatDuration(report.durationMs)}\n`)
-}
-
-function jsonReport (report: WorkflowReport): Record<string, unknown> {
-  return {
-    source: report.source,
-    ok: report.ok,
-    executed: report.executed,
-    cached: report.cached,
-    failed: report.failed,
-    durationMs: report.durationMs,
-    tasks: report.tasks.map(task => {
-      const entry: Record<string, unknown> = {
-        index: task.index,
-        path: task.path,
-        func: task.func,
-        instruction: task.instructionCid.toString(),
-        status: task.status,
-        cached: task.cached,
-        fuel: task.fuel
-      }
-      if (task.out !== undefined) entry.out = task.out
-      if (task.receiptCid !== undefined) entry.receipt = task.receiptCid.toString()
-      if (task.outcomeDigest !== undefined) entry.outcomeDigest = task.outcomeDigest.toString()
-      if (task.durationMs !== undefined) entry.durationMs = task.durationMs
-      return entry
-    })
-  }
-}

@@ -1,0 +1,70 @@
+/**
+ * `ipvm devnet`: an embedded network on loopback for `ipvm submit`.
+ */
+import { startDevnet } from '../../devnet.js'
+import { UsageError } from '../../errors.js'
+import { commonOptions, commonHelp } from '../command.js'
+import { enableNodeLogs, integerFlag, parseAddresses, untilAborted } from '../network.js'
+import { isLoopback } from '../../net/node.js'
+import type { Command } from '../command.js'
+import type { SchedulerEvent } from '../../../scheduler/scheduler.js'
+
+export const devnet: Command = {
+  name: 'devnet',
+  summary: 'start a network on 127.0.0.1 (a scheduler, executors, a verifier) for `ipvm submit`',
+  help: `Usage: ipvm devnet [options]
+
+Starts a network on this machine: one scheduler, --executors executor nodes
+and one verifier, each a libp2p node of its own on 127.0.0.1 inside this
+process, with fresh identities. It prints the scheduler's address (the
+network's bootstrap address) and serves until Ctrl-C. Point \`ipvm submit
+--scheduler ADDR\` at it, or join more nodes with
+\`ipvm node --role executor --listen /ip4/127.0.0.1/tcp/0 --bootstrap ADDR\`.
+
+Nothing is kept: the scheduler's state lives in a temporary directory that is
+removed on exit. \`ipvm run\` starts the same network for one workflow.
+
+Options:
+  --executors N   executor nodes (default 3)
+  --workers N     worker threads per executor (default 1)
+  --listen ADDR   the scheduler's address, on 127.0.0.0/8
+                  (default /ip4/127.0.0.1/tcp/0: a free port)
+${commonHelp.split('\n').filter(line => !line.includes('--repo')).join('\n')}
+
+Example:
+  ipvm devnet --executors 4 --listen /ip4/127.0.0.1/tcp/4001`,
+  options: { json: commonOptions.json, help: commonOptions.help, executors: { type: 'string' }, workers: { type: 'string' }, listen: { type: 'string' } },
+  async run ({ values, positionals, env, signal, stdout }) {
+    if (positionals.length > 0) throw new UsageError('ipvm devnet takes no arguments')
+    const executors = integerFlag(values.executors, 'executors', 1, 16, 3)
+    const threads = integerFlag(values.workers, 'workers', 1, 16, 1)
+    const [listen] = parseAddresses(values.listen, 'listen')
+    if (listen !== undefined && !isLoopback(listen)) throw new UsageError('--listen must be a loopback address (127.0.0.0/8): a devnet is for one machine')
+    const json = values.json === true
+    enableNodeLogs(env)
+    const say = (line: string, value: Record<string, unknown>): void => { stdout.write(json ? JSON.stringify(value) + '\n' : line + '\n') }
+    const net = await startDevnet({
+      executors,
+      threads,
+      ...(listen !== undefined ? { listen: listen.toString() } : {}),
+      onEvent: (event: SchedulerEvent) => {
+        if (event.type === 'task:running') say(`task ${event.index} of …${event.workflow.slice(-8)} running on …${event.executor.slice(-6)}`, { event: event.type, ...event })
+        else if (event.type === 'workflow:finished') say(`workflow …${event.workflow.slice(-8)} finished`, { event: event.type, ...event })
+      }
+    })
+    try {
+      const address = net.address.toString()
+      say(`devnet ready: 1 scheduler, ${executors} executor${executors === 1 ? '' : 's'}, 1 verifier on 127.0.0.1
+  scheduler ${address}
+
+  ipvm submit --scheduler ${address} WORKFLOW
+
+Ctrl-C to stop.`, { event: 'ready', scheduler: address, executors: net.executors.map(e => e.node.getMultiaddrs()[0]?.toString()), verifier: net.verifier.node.getMultiaddrs()[0]?.toString() })
+      await untilAborted(signal)
+      say('stopping', { event: 'stopping' })
+    } finally {
+      await net.stop()
+    }
+    return 0
+  }
+}
