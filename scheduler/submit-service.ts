@@ -16,6 +16,7 @@ import { extractDelegation } from '../src/auth/delegation.js'
 import { validateGrant } from '../src/auth/validate.js'
 import { receiptBundle } from '../src/auth/sign.js'
 import { IpvmError, WorkflowValidationError } from '../src/errors.js'
+import { loadWorkflow } from '../src/workflow/plan.js'
 import type { Connection, Libp2p, Logger, Stream } from '@libp2p/interface'
 import type { DID } from '../src/auth/types.js'
 import type { RevocationStore } from '../src/auth/revocations.js'
@@ -142,6 +143,8 @@ export class SubmitService {
         throw new MalformedMessageError(`submission is not DAG-CBOR: ${(err as Error).message}`)
       }
       const request = parseSubmitRequest(decoded)
+      // The file first: its errors are the more useful answer.
+      loadWorkflow(request.workflow, request.source)
       await this.checkProof(request.proof)
       id = await this.init.scheduler.submit(request.workflow, request.source, request.proof !== undefined ? { proof: request.proof } : {})
       tasks = this.init.scheduler.summary(id).tasks.length

@@ -21,7 +21,7 @@ import type { IpvmNode } from './net/node.js'
 import type { NodeIdentity } from './auth/identity.js'
 import type { Repo } from './store/interface.js'
 import type { ExecutorRole } from './executor/role.js'
-import type { SchedulerRole } from '../scheduler/role.js'
+import type { SchedulerRole, SchedulerRoleInit } from '../scheduler/role.js'
 import type { SchedulerEvent } from '../scheduler/scheduler.js'
 import type { VerifierRole } from '../verifier/role.js'
 
@@ -40,6 +40,8 @@ export interface DevnetInit {
   /** Most tasks in flight. @default 8 per executor */
   concurrency?: number
   onEvent?: (event: SchedulerEvent) => void
+  /** How the scheduler reaches executors (timeouts, attempts). */
+  remote?: SchedulerRoleInit['remote']
 }
 
 /** A running devnet. */
@@ -69,7 +71,10 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
   const count = init.executors ?? 3
   if (!Number.isInteger(count) || count < 1 || count > 64) throw new RangeError(`executors must be an integer from 1 to 64, got ${count}`)
   const cleanups: Array<() => Promise<void>> = []
+  let stopScheduler: (() => Promise<void>) | undefined
   const stop = async (): Promise<void> => {
+    // The scheduler first: tasks in flight stay unfinished instead of failing as their executors go.
+    await stopScheduler?.().catch(() => {})
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {})
   }
   try {
@@ -88,8 +93,10 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       signer: schedulerIdentity.signer,
       dir,
       concurrency: init.concurrency ?? 8 * count,
+      ...(init.remote !== undefined ? { remote: init.remote } : {}),
       ...(init.onEvent !== undefined ? { onEvent: init.onEvent } : {})
     })
+    stopScheduler = schedulerRole.stop
     cleanups.push(async () => { await schedulerRole.stop() })
 
     const join_ = async (): Promise<{ node: IpvmNode, identity: NodeIdentity }> => {

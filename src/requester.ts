@@ -20,7 +20,7 @@ import { CID } from 'multiformats/cid'
 import { IpvmError, TaskError } from './errors.js'
 import { cidOf, codecs } from './model/block.js'
 import { outcomeDigest } from './model/receipt.js'
-import { archiveDelegation, delegateWasmRun } from './auth/delegation.js'
+import { archiveDelegation, delegateWasmRun, matchesCid, wasmRunGrants } from './auth/delegation.js'
 import { verifyReceipt } from './auth/sign.js'
 import { DelegationCache } from './auth/validate.js'
 import { peerDid } from './executor/remote.js'
@@ -117,15 +117,38 @@ export class Requester {
   async submit (bytes: Uint8Array, source: string, options: SubmitOptions = {}): Promise<WorkflowReport> {
     const started = performance.now()
     const plan = loadWorkflow(bytes, source)
-    const { node } = this.init
     const signal = options.signal ?? new AbortController().signal
+    const reports: Array<TaskReport | undefined> = new Array(plan.tasks.length)
+    options.onEvent?.({ type: 'workflow:start', tasks: plan.tasks.length })
+    try {
+      await this.follow(bytes, source, plan, reports, signal, options)
+    } catch (err) {
+      // Interrupted: what finished is reported (and stored); the rest did not run here.
+      if (!signal.aborted) throw err
+    }
+    const tasks = plan.tasks.map((task, index) => reports[index] ?? {
+      index, path: task.path, func: String(task.instruction.input.func), instructionCid: task.instructionCid,
+      status: 'not-run' as const, cached: false, fuel: null
+    })
+    const failed = tasks.filter(task => task.status !== 'ok').length
+    return {
+      source,
+      tasks,
+      ok: failed === 0,
+      executed: tasks.filter(task => !task.cached && task.durationMs !== undefined).length,
+      cached: tasks.filter(task => task.cached).length,
+      failed,
+      durationMs: performance.now() - started
+    }
+  }
+
+  /** Submits and follows until `{ done }`, submitting again after a dropped stream. */
+  private async follow (bytes: Uint8Array, source: string, plan: WorkflowPlan, reports: Array<TaskReport | undefined>, signal: AbortSignal, options: SubmitOptions): Promise<void> {
+    const { node } = this.init
+    const onEvent = options.onEvent
     const scheduler = await this.findScheduler(options.scheduler, signal)
     await this.announce(plan, signal)
     const proof = await archiveDelegation(await this.budget(plan, scheduler, options))
-
-    const reports: Array<TaskReport | undefined> = new Array(plan.tasks.length)
-    const onEvent = options.onEvent
-    onEvent?.({ type: 'workflow:start', tasks: plan.tasks.length })
     const reconnectMs = options.reconnectMs ?? 60_000
     let lastContact = performance.now()
     let done = false
@@ -155,20 +178,6 @@ export class Requester {
         onEvent?.({ type: 'reconnecting', error: (err as Error).message })
         await new Promise<void>(resolve => { setTimeout(resolve, 500) })
       }
-    }
-    const tasks = plan.tasks.map((task, index) => reports[index] ?? {
-      index, path: task.path, func: String(task.instruction.input.func), instructionCid: task.instructionCid,
-      status: 'not-run' as const, cached: false, fuel: null
-    })
-    const failed = tasks.filter(task => task.status !== 'ok').length
-    return {
-      source,
-      tasks,
-      ok: failed === 0,
-      executed: tasks.filter(task => !task.cached && task.durationMs !== undefined).length,
-      cached: tasks.filter(task => task.cached).length,
-      failed,
-      durationMs: performance.now() - started
     }
   }
 
@@ -205,10 +214,22 @@ export class Requester {
     }))
   }
 
-  /** The scheduler's budget: the workflow's modules, its largest fuel limit, for a day. */
+  /**
+   * The scheduler's budget: the workflow's modules and its largest fuel limit,
+   * for a day; never more than the requester's own proof grants (tasks beyond
+   * it then fail at the executor with `CaveatExceeded`, naming the limit).
+   */
   private async budget (plan: WorkflowPlan, scheduler: PeerId, options: SubmitOptions): Promise<Delegation> {
-    const modules = [...new Map(plan.tasks.map(task => [task.module.toString(), task.module])).values()]
-    const maxFuel = plan.tasks.reduce((max, task) => Math.max(max, Number(task.meta.fuel ?? DEFAULT_TASK_FUEL)), 0)
+    let modules = [...new Map(plan.tasks.map(task => [task.module.toString(), task.module])).values()]
+    let maxFuel = plan.tasks.reduce((max, task) => Math.max(max, Number(task.meta.fuel ?? DEFAULT_TASK_FUEL)), 0)
+    const [proof] = options.proofs ?? []
+    const grant = proof === undefined ? undefined : wasmRunGrants(proof).ok?.[0]
+    if (grant?.maxFuel !== undefined) maxFuel = Math.min(maxFuel, grant.maxFuel)
+    if (grant?.modules !== undefined) {
+      const allowed = grant.modules
+      const both = modules.filter(module => allowed.some(cid => cid.equals(module)))
+      modules = both.length > 0 ? both : allowed
+    }
     return await delegateWasmRun({
       issuer: this.init.signer,
       audience: peerDid(scheduler),
@@ -236,9 +257,11 @@ export class Requester {
     const base = { index: task.index, path: task.path, func: String(task.instruction.input.func), instructionCid: task.instructionCid, cached: update.memoized }
     const blocks = new Map(update.blocks.map(block => [block.cid.toString(), block.bytes]))
     const receiptCid = cidOf(update.receipt, codecs.dagCbor)
+    // A result must rest on authority to compute it: its whole chain is checked. A failure (the
+    // task exceeded its budget, no executor) claims nothing computed: its signer and its task are.
+    const claimsResult = update.state === 'done'
     const verified = await verifyReceipt(update.receipt, {
-      blocks: { get: async (cid: CID) => blocks.get(cid.toString()) },
-      requireInvocation: true,
+      ...(claimsResult ? { blocks: { get: async (cid: CID) => blocks.get(cid.toString()) }, requireInvocation: true } : {}),
       cache: this.cache,
       // A receipt from earlier work was valid when it ran; its chain may have expired since.
       ...(update.memoized ? { now: null } : {})
@@ -246,10 +269,9 @@ export class Requester {
     let problem: string | undefined
     if (verified.error !== undefined) problem = `${verified.error.name}: ${verified.error.message}`
     else {
-      const invocation = dagCbor.decode<Invocation>(blocks.get(CID.asCID(verified.ok.receipt.ran)?.toString() ?? '') as Uint8Array)
-      const ran = CID.asCID(invocation.task?.run)
-      if (ran === null || !ran.equals(task.instructionCid)) problem = `it answers instruction ${String(ran)}, not ${task.instructionCid}`
-      else if ((update.state === 'done') !== ('ok' in verified.ok.receipt.out)) problem = `it was reported ${update.state} but its outcome says otherwise`
+      const ran = ranInstruction(blocks, verified.ok.receipt)
+      if (ran === undefined || !ran.equals(task.instructionCid)) problem = `it answers instruction ${String(ran)}, not ${task.instructionCid}`
+      else if (claimsResult !== ('ok' in verified.ok.receipt.out)) problem = `it was reported ${update.state} but its outcome says otherwise`
     }
     if (problem !== undefined) {
       this.log.error('receipt %s for task %d does not verify: %s', receiptCid, task.index, problem)
@@ -273,6 +295,17 @@ export class Requester {
     }
     if (typeof receipt.meta.time === 'number') report.durationMs = receipt.meta.time
     return report
+  }
+}
+
+/** The instruction a receipt's invocation runs, read from the blocks sent with it. */
+function ranInstruction (blocks: Map<string, Uint8Array>, receipt: Receipt): CID | undefined {
+  const bytes = blocks.get(CID.asCID(receipt.ran)?.toString() ?? '')
+  if (bytes === undefined || !matchesCid(CID.asCID(receipt.ran) as CID, bytes)) return undefined
+  try {
+    return CID.asCID(dagCbor.decode<Invocation>(bytes).task?.run) ?? undefined
+  } catch {
+    return undefined
   }
 }
 

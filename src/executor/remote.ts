@@ -182,8 +182,10 @@ export class RemoteExecutor implements Executor {
       // Checks that this node may grant the task at all before any executor is asked.
       await this.delegate(task, proofs)
     } catch (err) {
-      // This node cannot grant what the task asks (e.g. more fuel than its own proofs allow): no executor could run it.
-      return { out: { error: new TaskError((err as Error).name, `${task.func}: ${(err as Error).message}`).toValue() }, executed: false, durationMs: 0, fuel: null }
+      // This node cannot grant what the task asks (e.g. more fuel than its budget allows): no
+      // executor could run it. From the task's side, that is a caveat of its chain exceeded.
+      const name = (err as Error).name === 'EscalatedCapability' ? 'CaveatExceeded' : (err as Error).name
+      return { out: { error: new TaskError(name, `${task.func}: ${(err as Error).message}`).toValue() }, executed: false, durationMs: 0, fuel: null }
     }
     while (tried.size < this.maxAttempts && !signal.aborted) {
       let peers: PeerId[]

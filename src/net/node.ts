@@ -11,6 +11,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
+import { logger } from '@libp2p/logger'
 import {
   DEFAULT_BOOTSTRAP_DIAL_TIMEOUT_MS, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS, DHT_PROTOCOL, RECORD_NAMESPACE
@@ -21,6 +22,18 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import type { Identify } from '@libp2p/identify'
 import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+const recordLog = logger('ipvm:net:records')
+
+/** The record validator, with a log line for each record refused (a forged or malformed put names itself). */
+const loggedValidator: typeof validateSignedRecord = async (key, value) => {
+  try {
+    await validateSignedRecord(key, value)
+  } catch (err) {
+    recordLog('refused a DHT record under %s: %s: %s', new TextDecoder().decode(key).slice(0, 120), (err as Error).name, (err as Error).message)
+    throw err
+  }
+}
 
 /** Options of {@link createIpvmNode}. */
 export interface IpvmNodeInit {
@@ -157,7 +170,7 @@ export async function createIpvmNode (init: IpvmNodeInit): Promise<IpvmNode> {
         initialQuerySelfInterval: 0,
         // The default mapper drops private addresses, which leaves loopback routing tables empty.
         peerInfoMapper: allowLoopback ? passthroughMapper : removePrivateAddressesMapper,
-        validators: { [RECORD_NAMESPACE]: validateSignedRecord },
+        validators: { [RECORD_NAMESPACE]: loggedValidator },
         selectors: { [RECORD_NAMESPACE]: selectSignedRecord }
       })
     }

@@ -103,7 +103,7 @@ test('a task runs on an executor found by role, which fetches the module and sig
 
   // More fuel than the requester granted: refused by the scheduler before any executor is asked.
   const costly = await remote.execute(executionTask(module, 'add', [1, 1], 50_000_000), within(20_000))
-  assert.equal((costly.out as { error: { name: string } }).error.name, 'EscalatedCapability')
+  assert.equal((costly.out as { error: { name: string } }).error.name, 'CaveatExceeded')
   assert.equal(costly.executed, false)
 })
 

@@ -156,7 +156,7 @@ export class ExecuteService {
     const remote = connection.remotePeer
     const frame = await readRequestFrame(stream, { maxBytes: this.maxRequestBytes, timeoutMs: this.requestTimeoutMs, what: 'execution request', signal: this.controller.signal })
     if ('error' in frame) {
-      this.log('refused a request from %p: %s', remote, frame.error.message)
+      this.log('refused a request from %p: %s: %s', remote, frame.error.name, frame.error.message)
       await this.refuse(stream, frame.error)
       return
     }
@@ -164,7 +164,9 @@ export class ExecuteService {
     try {
       decoded = dagCbor.decode(frame.bytes)
     } catch (err) {
-      await this.refuse(stream, new MalformedMessageError(`request is not DAG-CBOR: ${(err as Error).message}`))
+      const error = new MalformedMessageError(`request is not DAG-CBOR: ${(err as Error).message}`)
+      this.log('refused a request from %p: %s: %s', remote, error.name, error.message)
+      await this.refuse(stream, error)
       return
     }
     if (this.running >= this.maxConcurrent) {
@@ -184,7 +186,10 @@ export class ExecuteService {
       await stream.close({ signal: AbortSignal.timeout(this.requestTimeoutMs) })
     } catch (err) {
       this.log.error('executing for %p failed: %e', remote, err)
-      if (err instanceof InvalidExecuteRequestError) await this.refuse(stream, err)
+      if (err instanceof InvalidExecuteRequestError) {
+        this.log('refused a request from %p: %s: %s', remote, err.name, err.message)
+        await this.refuse(stream, err)
+      }
       else stream.abort(err as Error)
     } finally {
       this.running--
