@@ -55,7 +55,8 @@ export interface ExecutorRole {
 export async function startExecutorRole (init: ExecutorRoleInit): Promise<ExecutorRole> {
   const { node, repo, signer } = init
   const exchange = new BlockExchange(node.libp2p, { blocks: repo.blocks })
-  const blocks = new NetworkBlocks({ local: repo.blocks, node, exchange, queryTimeoutMs: 10_000 })
+  // It announces what it fetched: the modules it holds can be found in the DHT (and fetched from it).
+  const blocks = new NetworkBlocks({ local: repo.blocks, node, exchange, queryTimeoutMs: 10_000, provideFetched: true })
   const executor = new LocalExecutor(blocks, {
     ...(init.threads !== undefined ? { threads: init.threads } : {}),
     identity: signer,

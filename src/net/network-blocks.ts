@@ -35,7 +35,8 @@ export interface NetworkBlocksInit {
    */
   queryTimeoutMs?: number
   /**
-   * Provide blocks fetched from the network too, so later readers have more sources.
+   * Provide blocks fetched from the network too (in the background), so later
+   * readers have more sources: an executor announces the modules it holds.
    * @default false
    */
   provideFetched?: boolean
@@ -146,7 +147,10 @@ export class NetworkBlocks implements Blocks {
   private async fetched (cid: CID, bytes: Uint8Array, from: PeerId, options: AbortOptions): Promise<Uint8Array> {
     await this.local.put(cid, bytes, options)
     this.recent = [from, ...this.recent.filter(peer => !peer.equals(from))].slice(0, RECENT_PROVIDERS)
-    if (this.provideFetched) await this.provide(cid, options)
+    if (this.provideFetched) {
+      // In the background: the reader has its block; the announcement is for later readers.
+      this.provide(cid).catch((err: Error) => { this.log('could not announce fetched %s: %s', cid, err.message) })
+    }
     return bytes
   }
 
