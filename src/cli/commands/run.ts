@@ -4,12 +4,10 @@
  * process), the same code paths as a real network; `--local` runs it in this
  * process's worker pool instead.
  */
-import { readFile } from 'node:fs/promises'
 import { openLmdbRepo } from '../../store/lmdb-repo.js'
 import { memoryRepo } from '../../store/memory-repo.js'
 import { LocalExecutor } from '../../executor/local.js'
 import { runWorkflowFile, recordedWorkflowReport, recordWorkflowReport } from '../../workflow/run-file.js'
-import { loadWorkflow } from '../../workflow/plan.js'
 import { toDagJson } from '../../model/dag-json.js'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
 import { openRevocationStore, revocationsPath } from '../../auth/revocations.js'
@@ -17,12 +15,13 @@ import { createIpvmNode } from '../../net/node.js'
 import { startDevnet } from '../../devnet.js'
 import { Requester } from '../../requester.js'
 import { readProof } from '../proof-file.js'
-import { UsageError, InputError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
 import { ProgressLine } from '../output.js'
 import { integerFlag } from '../network.js'
 import { progressRenderer, printReport, jsonReport } from '../report.js'
+import { readWorkflowFile } from '../workflow-file.js'
 import type { Command } from '../command.js'
 import type { WorkflowReport } from '../../workflow/run.js'
 import type { Delegation } from '../../auth/delegation.js'
@@ -78,8 +77,6 @@ Example:
     const executors = integerFlag(values.executors, 'executors', 1, 16, 3)
     if (values.local === true && values.executors !== undefined) throw new UsageError('--executors is for the devnet; --local runs without one')
     const bytes = await readWorkflowFile(file)
-    // Invalid files fail here, before any key, store or node is touched.
-    loadWorkflow(bytes, file)
     const proofs = await Promise.all(((values.proof ?? []) as string[]).map(readProof))
     const home = repoPath(values.repo as string | undefined, env)
     const identity = await loadOrCreateIdentity(home)
@@ -178,13 +175,3 @@ async function runOnDevnet (init: RunInit & { executors: number }): Promise<Work
     await devnet.stop()
   }
 }
-
-async function readWorkflowFile (file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file))
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new InputError(`cannot read workflow ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`)
-  }
-}
-

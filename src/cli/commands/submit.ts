@@ -2,21 +2,20 @@
  * `ipvm submit WORKFLOW`: hands a workflow to a scheduler of a network and
  * follows it to the end.
  */
-import { readFile } from 'node:fs/promises'
 import { openLmdbRepo } from '../../store/lmdb-repo.js'
-import { loadWorkflow } from '../../workflow/plan.js'
 import { recordedWorkflowReport, recordWorkflowReport } from '../../workflow/run-file.js'
 import { toDagJson } from '../../model/dag-json.js'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
 import { createIpvmNode } from '../../net/node.js'
 import { Requester } from '../../requester.js'
 import { readProof } from '../proof-file.js'
-import { InputError, UsageError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
 import { ProgressLine } from '../output.js'
 import { integerFlag, loopbackConfigured, parseAddresses } from '../network.js'
 import { jsonReport, printReport, progressRenderer } from '../report.js'
+import { readWorkflowFile } from '../workflow-file.js'
 import type { Command } from '../command.js'
 import type { WorkflowReport } from '../../workflow/run.js'
 
@@ -90,13 +89,7 @@ Example:
     const loopback = loopbackConfigured(scheduler, bootstrap, given)
     const listen = given.length > 0 ? given.map(String) : [loopback ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0']
 
-    let bytes: Uint8Array
-    try {
-      bytes = new Uint8Array(await readFile(file))
-    } catch (err) {
-      throw new InputError(`cannot read workflow ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
-    }
-    loadWorkflow(bytes, file)
+    const bytes = await readWorkflowFile(file)
     const proofs = await Promise.all(((values.proof ?? []) as string[]).map(readProof))
     const home = repoPath(values.repo as string | undefined, env)
     const identity = await loadOrCreateIdentity(home)
