@@ -256,3 +256,30 @@ test('SIGKILL mid-run loses nothing: the rerun answers finished tasks from the s
   assert.equal(report.tasks[1].out.error.name, 'Timeout')
   assert.equal(report.executed, 1)
 })
+
+test('network commands: misuse exits 2 with a clear message; an unreachable scheduler exits 1, no stack trace', async t => {
+  const home = await tempDir(t)
+  const cases: Array<[string[], RegExp]> = [
+    [['node'], /--role must be one of scheduler, executor, verifier/],
+    [['node', '--role', 'executor'], /--listen ADDR is required/],
+    [['node', '--role', 'executor', '--listen', 'not-an-address'], /--listen not-an-address: not a multiaddr/],
+    [['node', '--role', 'verifier', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peerId>/],
+    [['node', '--role', 'verifier', '--listen', '/ip4/127.0.0.1/tcp/0', '--workers', '2'], /--workers and --max-tasks are for executors/],
+    [['submit', example('workflows/arith.json')], /give the scheduler with --scheduler ADDR/],
+    [['submit', '--scheduler', '/ip4/127.0.0.1/tcp/1', example('workflows/arith.json')], /has no \/p2p\/<peerId>/],
+    [['devnet', '--listen', '/ip4/10.0.0.1/tcp/4001'], /--listen must be a loopback address/],
+    [['devnet', '--executors', '0'], /--executors must be an integer from 1 to 16/],
+    [['run', '--local', '--executors', '2', example('workflows/arith.json')], /--executors is for the devnet/]
+  ]
+  for (const [args, message] of cases) {
+    const result = await ipvm(args, home)
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+    assert.match(result.stderr, message)
+    assertClean(result)
+  }
+  // Nobody listens there: a named error, exit 1.
+  const gone = await ipvm(['submit', '--reconnect', '0', '--scheduler', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJ4fingZMB8K3SbTP3nZwNrhdorfuY6UURAihFyZV7PKH', example('workflows/arith.json')], home)
+  assert.equal(gone.code, 1, gone.stderr)
+  assert.match(gone.stderr, /scheduler/)
+  assertClean(gone)
+})
