@@ -304,7 +304,9 @@ export class Scheduler {
         const signed = await signInvocation(taskValue(task), this.init.signer, proofs)
         authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs }
       }
-      await state.setTask(id, task.index, { state: 'running', executor: 'unassigned', since: Date.now() })
+      // Not awaited: after a crash a running task is resumed exactly like a pending one, so this
+      // write informs (status, who runs what) and need not be durable before the task starts.
+      void state.setTask(id, task.index, { state: 'running', executor: 'unassigned', since: Date.now() })
       // The remote executor reports who accepted; the state then names that executor.
       const options: RemoteExecuteOptions = {
         signal,

@@ -42,6 +42,9 @@ import type { PlannedTask, WorkflowPlan } from './workflow/types.js'
 import type { TaskReport, WorkflowEvent, WorkflowReport } from './workflow/run.js'
 import type { SubmitStatus, TaskUpdate } from './net/protocols/submit.js'
 
+/** How long an announcement of a block is trusted to stand before it is made again (ms). */
+const REANNOUNCE_MS = 60 * 60 * 1000
+
 /** No scheduler could be reached (none found, or it stayed away longer than allowed). */
 export class SchedulerUnavailableError extends IpvmError {
   override name = 'SchedulerUnavailableError'
@@ -90,6 +93,8 @@ export class Requester {
   private readonly exchange: BlockExchange
   private readonly blocks: NetworkBlocks
   private readonly cache = new DelegationCache()
+  /** When each CID was last announced in the DHT (performance.now()). */
+  private readonly announced = new Map<string, number>()
   private readonly log: Logger
 
   constructor (init: RequesterInit) {
@@ -204,9 +209,13 @@ export class Requester {
       for (const link of linksOf(task.instruction.input)) cids.set(link.toString(), link)
     }
     await Promise.all([...cids.values()].map(async cid => {
+      const key = cid.toString()
+      // Provider records live for hours: what this requester announced lately needs no second announcement.
+      if (performance.now() - (this.announced.get(key) ?? -Infinity) < REANNOUNCE_MS) return
       if (!await this.init.repo.blocks.has(cid)) return
       try {
         await this.blocks.provide(cid, { signal })
+        this.announced.set(key, performance.now())
       } catch (err) {
         // Not fatal: another node may hold it; the task's receipt will name what could not be found.
         this.log('could not announce %s: %s', cid, (err as Error).message)

@@ -117,6 +117,19 @@ export function isRemoteExecutor (executor: Executor): executor is RemoteExecuto
 
 /** The `did:key` of an ed25519 PeerId: the same key names the node on both layers. */
 export function peerDid (peer: PeerId): DID {
+  const key = peer.toString()
+  const known = peerDids.get(key)
+  if (known !== undefined) return known
+  const did = keyDid(peer)
+  // A PeerId names its key forever: decoding it once is enough.
+  if (peerDids.size >= 10_000) peerDids.clear()
+  peerDids.set(key, did)
+  return did
+}
+
+const peerDids = new Map<string, DID>()
+
+function keyDid (peer: PeerId): DID {
   const raw = (peer as { publicKey?: { type?: string, raw?: Uint8Array } }).publicKey
   if (raw?.type !== 'Ed25519' || raw.raw === undefined) throw new RangeError(`peer ${peer.toString()} has no ed25519 key, so it has no did:key`)
   return Ed25519Verifier.fromPublicKey(raw.raw).did()
