@@ -124,11 +124,16 @@ test('a scheduler process killed with SIGKILL mid-workflow resumes on restart: f
   const executedBefore = (await readFile(logPath, 'utf8')).trim().split('\n').map(line => line.split(' ')[0])
   assert.deepEqual(executedBefore, ids.slice(0, 2))
 
-  // What the killed process left: two tasks done, the third running, the last pending.
+  // What the killed process left: two tasks done (durably), the third in flight, the last pending.
+  // The in-flight task's 'running' write is informative and not awaited (a resume treats running
+  // and pending alike), so SIGKILL may land before it is committed.
   const state = SchedulerState.open(dir)
   const [record] = state.unfinished()
   assert.ok(record !== undefined)
-  assert.deepEqual(state.taskStates(record.id, 4).map(task => task.state), ['done', 'done', 'running', 'pending'])
+  const states = state.taskStates(record.id, 4).map(task => task.state)
+  assert.deepEqual(states.slice(0, 2), ['done', 'done'])
+  assert.ok(states[2] === 'running' || states[2] === 'pending', `the in-flight task is ${String(states[2])}`)
+  assert.equal(states[3], 'pending')
   await state.close()
 
   const second = await runChild(t, [dir, workflowPath, logPath, 'run'])
