@@ -32,6 +32,7 @@ import { NetworkBlocks } from './net/network-blocks.js'
 import { SubmissionRefusedError, submitWorkflow } from './net/protocols/submit.js'
 import { DEFAULT_TASK_FUEL } from './constants.js'
 import type { Logger, PeerId } from '@libp2p/interface'
+import { isMultiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { IpvmNode } from './net/node.js'
 import type { Repo } from './store/interface.js'
@@ -188,9 +189,9 @@ export class Requester {
 
   private async findScheduler (given: PeerId | Multiaddr | undefined, signal: AbortSignal): Promise<PeerId> {
     const { node } = this.init
-    if (given !== undefined && 'toMultiaddr' in given) return given as PeerId
+    if (given !== undefined && !isMultiaddr(given)) return given
     if (given !== undefined) {
-      const connection = await node.libp2p.dial(given as Multiaddr, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) }).catch((err: Error) => {
+      const connection = await node.libp2p.dial(given, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) }).catch((err: Error) => {
         throw new SchedulerUnavailableError(`cannot reach the scheduler at ${given.toString()}: ${err.message}`)
       })
       return connection.remotePeer
