@@ -18,7 +18,7 @@ import { signInvocation, signReceipt } from '../src/auth/sign.js'
 import { delegationBlocks, extractDelegation } from '../src/auth/delegation.js'
 import { loadWorkflow } from '../src/workflow/plan.js'
 import { substitutePromises } from '../src/workflow/promises.js'
-import { instructionKeys, taskValue, promisedValue } from '../src/workflow/task.js'
+import { executionTask, instructionKeys, receiptMeta, taskValue, promisedValue } from '../src/workflow/task.js'
 import { isRemoteExecutor, isRemoteResult } from '../src/executor/remote.js'
 import { SchedulerState, isFinished } from './state.js'
 import { CID } from 'multiformats/cid'
@@ -316,15 +316,7 @@ export class Scheduler {
           this.emit({ type: 'task:running', workflow: id, index: task.index, executor: peer.toString() })
         }
       }
-      result = await this.init.executor.execute({
-        instruction: task.instruction,
-        instructionCid: task.instructionCid,
-        module: task.module,
-        func,
-        args: (input.args ?? []) as IpldValue[],
-        meta: task.meta,
-        ...(authorized !== undefined ? { invocation: authorized } : {})
-      }, options)
+      result = await this.init.executor.execute(executionTask(task, input, authorized), options)
     } catch (err) {
       if (!(err instanceof TaskError)) throw err
       result = { out: { error: err.toValue() }, executed: false, durationMs: 0, fuel: null }
@@ -345,10 +337,7 @@ export class Scheduler {
         authorized = { invocation: signed.invocation, authorization: signed.authorization, proofs }
       }
       const invocation: Block<Invocation> = authorized?.invocation ?? invocationBlock(taskValue(task))
-      const meta: { [key: string]: IpldValue } = { ...result.meta }
-      if (result.executed) meta.time = Math.round(result.durationMs * 1000) / 1000
-      if (result.fuel !== null) meta.fuel = result.fuel
-      const init = { ran: invocation.cid, out: result.out, meta }
+      const init = { ran: invocation.cid, out: result.out, meta: receiptMeta(result) }
       receipt = this.init.signer !== undefined ? await signReceipt(receiptValue(init), this.init.signer) : receiptBlock(init)
       blocks.push(invocation)
       if (authorized !== undefined) blocks.push(authorized.authorization, ...authorized.proofs.flatMap(delegationBlocks))

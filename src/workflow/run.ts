@@ -13,7 +13,7 @@ import type { Signer } from '../auth/types.js'
 import type { Delegation } from '../auth/delegation.js'
 import type { AuthorizedInvocation } from '../executor/interface.js'
 import { substitutePromises } from './promises.js'
-import { instructionKeys, taskValue, promisedValue } from './task.js'
+import { executionTask, instructionKeys, receiptMeta, taskValue, promisedValue } from './task.js'
 import type { CID } from 'multiformats/cid'
 import type { Repo } from '../store/interface.js'
 import type { Executor } from '../executor/interface.js'
@@ -153,15 +153,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
         promisedValue(selector, reports[byLink.get(link.toString()) as number] as TaskReport)) as { [key: string]: IpldValue }
       onEvent?.({ type: 'task:start', index: task.index })
       const authorized = invocations.get(task.index)
-      const result = await executor.execute({
-        instruction: task.instruction,
-        instructionCid: task.instructionCid,
-        module: task.module,
-        func,
-        args: (input.args ?? []) as IpldValue[],
-        meta: task.meta,
-        ...(authorized !== undefined ? { invocation: authorized } : {})
-      }, { signal })
+      const result = await executor.execute(executionTask(task, input, authorized), { signal })
       out = result.out
       fuel = result.fuel
       extraMeta = result.meta
@@ -178,10 +170,7 @@ export async function runWorkflow (plan: WorkflowPlan, options: RunWorkflowOptio
       return { ...base, status: 'not-run', out, fuel }
     }
     const invocation: Block<Invocation> = invocations.get(task.index)?.invocation ?? invocationBlock(taskValue(task))
-    const receiptMeta: { [key: string]: IpldValue } = { ...extraMeta }
-    if (durationMs !== undefined) receiptMeta.time = Math.round(durationMs * 1000) / 1000
-    if (fuel !== null) receiptMeta.fuel = fuel
-    const receiptInit = { ran: invocation.cid, out, meta: receiptMeta }
+    const receiptInit = { ran: invocation.cid, out, meta: receiptMeta({ meta: extraMeta, executed: durationMs !== undefined, durationMs: durationMs ?? 0, fuel }) }
     const receipt = options.signer !== undefined ? await signReceipt(receiptValue(receiptInit), options.signer) : receiptBlock(receiptInit)
     // Dependents need the value, not the disk: the commit goes on in the
     // background and the run waits for every commit before it reports.

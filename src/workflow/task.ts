@@ -7,6 +7,7 @@ import { TaskError } from '../errors.js'
 import { cidOf, codecs, hashes } from '../model/block.js'
 import type { CID } from 'multiformats/cid'
 import type { IpldValue, Outcome, Task } from '../model/types.js'
+import type { AuthorizedInvocation, ExecutionResult, ExecutionTask } from '../executor/interface.js'
 import type { PlannedTask, AwaitSelector } from './types.js'
 
 /** The awaited task, as a promise sees it: where it is, what it called, and its outcome if it ended. */
@@ -53,4 +54,25 @@ export function promisedValue (selector: AwaitSelector, dependency: Dependency):
   }
   if ('error' in out) return out.error as unknown as IpldValue
   throw new TaskError('UnexpectedSuccess', `${dependency.path} (${dependency.func}) succeeded, but this task awaits its error`, { dependency: dependency.instructionCid.toString() })
+}
+
+/** What an executor is given for `task`: its arguments with every promise already substituted. */
+export function executionTask (task: PlannedTask, input: { [key: string]: IpldValue }, invocation?: AuthorizedInvocation): ExecutionTask {
+  return {
+    instruction: task.instruction,
+    instructionCid: task.instructionCid,
+    module: task.module,
+    func: String(task.instruction.input.func),
+    args: (input.args ?? []) as IpldValue[],
+    meta: task.meta,
+    ...(invocation !== undefined ? { invocation } : {})
+  }
+}
+
+/** A receipt's `meta` for an execution: what the executor added, the time it ran (µs precision) and the fuel it used. */
+export function receiptMeta (result: Pick<ExecutionResult, 'meta' | 'executed' | 'durationMs' | 'fuel'>): { [key: string]: IpldValue } {
+  const meta: { [key: string]: IpldValue } = { ...result.meta }
+  if (result.executed) meta.time = Math.round(result.durationMs * 1000) / 1000
+  if (result.fuel !== null) meta.fuel = result.fuel
+  return meta
 }

@@ -22,6 +22,7 @@ import { MalformedMessageError, MessageTimeoutError } from '../errors.js'
 import { signInvocation, signReceipt } from '../../auth/sign.js'
 import { loadDelegation } from '../../auth/delegation.js'
 import { receiptValue } from '../../model/receipt.js'
+import { receiptMeta } from '../../workflow/task.js'
 import { IpvmError } from '../../errors.js'
 import {
   DEFAULT_EXECUTE_ACCEPT_TIMEOUT_MS, DEFAULT_EXECUTE_GRACE_MS, DEFAULT_MAX_CONCURRENT_EXECUTIONS,
@@ -238,10 +239,7 @@ export class ExecuteService {
       invocation: { invocation: signed.invocation, authorization: signed.authorization, proofs: delegations }
     }, { signal })
     if (signal.aborted) throw signal.reason as Error
-    const receiptMeta: { [key: string]: IpldValue } = { ...result.meta }
-    if (result.executed) receiptMeta.time = Math.round(result.durationMs * 1000) / 1000
-    if (result.fuel !== null) receiptMeta.fuel = result.fuel
-    const receipt = await signReceipt(receiptValue({ ran: signed.invocation.cid, out: result.out, meta: receiptMeta }), this.init.signer)
+    const receipt = await signReceipt(receiptValue({ ran: signed.invocation.cid, out: result.out, meta: receiptMeta(result) }), this.init.signer)
     if (this.init.repo !== undefined) {
       await this.init.repo.commit({
         blocks: [{ cid: request.instructionCid, bytes: request.instructionBytes }, signed.invocation, signed.authorization, ...request.proofs.values(), receipt]
