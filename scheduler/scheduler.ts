@@ -199,6 +199,11 @@ export class Scheduler {
     return { id, ok: tasks.every(task => task.state === 'done'), tasks }
   }
 
+  /** The recorded state of one task of workflow `id`. */
+  taskState (id: string, index: number): TaskState {
+    return this.requireState().taskState(id, index)
+  }
+
   private drive (id: string, plan?: WorkflowPlan): void {
     if (this.active.has(id)) return
     this.active.add(id)

@@ -92,6 +92,11 @@ export class SchedulerState {
     return Array.from({ length: count }, (_, index) => this.tasks.get([id, index]) ?? { state: 'pending' })
   }
 
+  /** One task's state. */
+  taskState (id: string, index: number): TaskState {
+    return this.tasks.get([id, index]) ?? { state: 'pending' }
+  }
+
   /** Durably records a task's state (resolves once committed). */
   async setTask (id: string, index: number, state: TaskState): Promise<void> {
     await this.tasks.put([id, index], state)

@@ -205,10 +205,8 @@ export class SubmitService {
       if (!('workflow' in event) || event.workflow !== id) return
       if (event.type === 'task:running') enqueue(async () => ({ task: { index: event.index, state: 'running', executor: event.executor } }))
       else if (event.type === 'task:finished') finished(event.index, event.state, false)
-      else if (event.type === 'task:memoized') {
-        const state = scheduler.summary(id).tasks[event.index]
-        if (state !== undefined) finished(event.index, state, true)
-      }
+      // One read for this task: a workflow answered from the memo sends one event per task.
+      else if (event.type === 'task:memoized') finished(event.index, scheduler.taskState(id, event.index), true)
     }
     const unsubscribe = scheduler.subscribe(onEvent)
     const heartbeat = setInterval(() => { enqueue(async () => ({ status: this.status(id) })) }, this.init.heartbeatMs ?? SUBMIT_HEARTBEAT_MS)
