@@ -1,13 +1,24 @@
 /**
  * The scheduler role assembled on a node: it takes workflows over
- * `/ipvm/submit/1.0.0`, keeps them in LMDB, sends their tasks to executors
- * found in the DHT, and advertises itself.
+ * `/ipvm/submit/1.0.0`, keeps them in LMDB, awards their tasks to executors
+ * found in the DHT through the market (bids, escrow in its ledger,
+ * reputation), and advertises itself. Over `/ipvm/market/1.0.0` it answers
+ * `balance`, `executors` and `status`, and `deposit` when it runs a faucet.
  */
 import { BlockExchange } from '../src/net/protocols/blocks.js'
 import { advertiseRoleWhenRouted } from '../src/net/discovery.js'
 import { RemoteExecutor } from '../src/executor/remote.js'
 import { Scheduler } from './scheduler.js'
 import { SubmitService } from './submit-service.js'
+import { Market } from './market.js'
+import { LmdbLedger } from './lmdb-ledger.js'
+import { ReputationBook, reputationOf } from './reputation.js'
+import { MarketService, openDeposit } from '../src/net/protocols/market.js'
+import { peerDid } from '../src/executor/remote.js'
+import { IpvmError } from '../src/errors.js'
+import type { MarketInit } from './market.js'
+import type { Ledger } from './ledger.js'
+import type { DID } from '../src/auth/types.js'
 import type { IpvmNode } from '../src/net/node.js'
 import type { Repo } from '../src/store/interface.js'
 import type { RemoteExecutorInit } from '../src/executor/remote.js'
@@ -35,6 +46,25 @@ export interface SchedulerRoleInit {
   onEvent?: (event: SchedulerEvent) => void
   /** Announce the role in the DHT (as soon as the node has a DHT peer; see `advertised`). @default true */
   advertise?: boolean
+  /** Market settings (bid window, minimum stake, challenge window, …); `false` hands tasks straight to executors, unpaid. */
+  market?: false | Omit<MarketInit, 'node' | 'signer' | 'executor' | 'ledger' | 'reputation'>
+  /** Highest price announced for workflows whose budget sets none (credits per million fuel). @default 10 */
+  maxPrice?: number
+  /**
+   * Answer `deposit` requests by creating credits (a devnet faucet): at most
+   * this many per request. Without it, deposits are refused.
+   */
+  faucet?: number
+}
+
+/** A deposit was refused: this scheduler runs no faucet, or the amount is above its limit. */
+export class DepositRefusedError extends IpvmError {
+  override name = 'DepositRefused'
+}
+
+/** `status` of a workflow this scheduler does not know. */
+export class UnknownWorkflowError extends IpvmError {
+  override name = 'UnknownWorkflow'
 }
 
 /** A running scheduler role. */
@@ -43,6 +73,10 @@ export interface SchedulerRole {
   readonly service: SubmitService
   readonly executor: RemoteExecutor
   readonly exchange: BlockExchange
+  readonly ledger: Ledger
+  /** The market (absent with `market: false`). */
+  readonly market: Market | undefined
+  readonly marketService: MarketService
   /** Workflows resumed from the state at start. */
   readonly resumed: string[]
   /** Resolves once the role is announced in the DHT (it waits for a first DHT peer). */
@@ -61,9 +95,14 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   const { node, repo, signer } = init
   const exchange = new BlockExchange(node.libp2p, { blocks: repo.blocks })
   const executor = new RemoteExecutor({ ...init.remote, node, signer })
+  const ledger = LmdbLedger.open(init.dir)
+  const reputation = ReputationBook.open(init.dir)
+  const market = init.market === false ? undefined : new Market({ ...init.market, node, signer, executor, ledger, reputation })
   const scheduler = new Scheduler({
     repo,
     executor,
+    ...(market !== undefined ? { market } : {}),
+    ...(init.maxPrice !== undefined ? { maxPrice: init.maxPrice } : {}),
     // It signs the receipts it writes itself (a failed dependency, no executor).
     signer,
     dir: init.dir,
@@ -77,27 +116,68 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
     ...(init.requireProof !== undefined ? { requireProof: init.requireProof } : {}),
     ...(init.revocations !== undefined ? { revocations: init.revocations } : {})
   })
+  const marketService = new MarketService(node.libp2p, {
+    handlers: {
+      balance: async body => {
+        const did = (body as { did?: unknown } | null)?.did
+        if (typeof did !== 'string' || !did.startsWith('did:')) throw new IpvmError('balance needs { did }')
+        return { account: ledger.account(did as DID) }
+      },
+      executors: async () => {
+        const known = reputation.list()
+        return {
+          executors: known.map(record => ({ ...record, reputation: reputationOf(record), staked: ledger.account(record.did).staked, available: ledger.account(record.did).available }))
+        }
+      },
+      status: async body => {
+        const id = (body as { workflow?: unknown } | null)?.workflow
+        if (typeof id !== 'string') throw new IpvmError('status needs { workflow }')
+        let summary
+        try {
+          summary = scheduler.summary(id)
+        } catch {
+          throw new UnknownWorkflowError(`this scheduler has no workflow ${id}`)
+        }
+        return { status: { id, ok: summary.ok, running: scheduler.isRunning(id), committed: ledger.committed(id), tasks: summary.tasks } }
+      },
+      deposit: async (body, remote) => {
+        if (!(body instanceof Uint8Array)) throw new IpvmError('deposit needs a signed deposit request')
+        // The stream is authenticated as `remote`: the request must be its own.
+        const request = openDeposit(body, { trustedIssuer: peerDid(remote) }).payload
+        if (init.faucet === undefined) throw new DepositRefusedError(`this scheduler runs no faucet: credits come from its operator (${signer.did()})`)
+        if (request.amount > init.faucet) throw new DepositRefusedError(`the faucet gives at most ${init.faucet} credits per request, not ${request.amount}`)
+        await ledger.deposit(request.to, request.amount, { stake: request.stake, memo: `faucet, asked by ${request.from}` })
+        return { account: ledger.account(request.to) }
+      }
+    }
+  })
   let stopped = false
   const advertising = new AbortController()
   const stop = async (): Promise<void> => {
     if (stopped) return
     stopped = true
     advertising.abort(new Error('the role is stopping'))
+    await marketService.stop()
     await service.stop()
     await executor.stop()
     await scheduler.stop()
+    await market?.stop()
     await exchange.stop()
+    await reputation.close()
+    await ledger.close()
   }
   let resumed: string[]
   try {
     await exchange.start()
+    await market?.start()
     resumed = await scheduler.start()
     await service.start()
+    await marketService.start()
   } catch (err) {
     await stop()
     throw err
   }
   const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'scheduler', advertising.signal)
   advertised.catch(() => {})
-  return { scheduler, service, executor, exchange, resumed, advertised, stop }
+  return { scheduler, service, executor, exchange, ledger, market, marketService, resumed, advertised, stop }
 }

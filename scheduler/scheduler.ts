@@ -20,6 +20,9 @@ import { loadWorkflow } from '../src/workflow/plan.js'
 import { substitutePromises } from '../src/workflow/promises.js'
 import { executionTask, instructionKeys, receiptMeta, taskValue, promisedValue } from '../src/workflow/task.js'
 import { isRemoteExecutor, isRemoteResult } from '../src/executor/remote.js'
+import { wasmRunGrants } from '../src/auth/delegation.js'
+import { isMarketResult } from './market.js'
+import { DEFAULT_MAX_PRICE } from '../src/constants.js'
 import { SchedulerState, isFinished } from './state.js'
 import { CID } from 'multiformats/cid'
 import type { Block } from '../src/model/block.js'
@@ -30,7 +33,8 @@ import type { AuthorizedInvocation, Executor, ExecutionResult } from '../src/exe
 import type { RemoteExecuteOptions } from '../src/executor/remote.js'
 import type { Repo } from '../src/store/interface.js'
 import type { PlannedTask, WorkflowPlan } from '../src/workflow/types.js'
-import type { TaskState, WorkflowRecord } from './state.js'
+import type { TaskCost, TaskState, WorkflowRecord } from './state.js'
+import type { Market, MarketTerms } from './market.js'
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerInit {
@@ -55,6 +59,15 @@ export interface SchedulerInit {
    * @default 4
    */
   concurrency?: number
+  /**
+   * Awards tasks in a market (bids, escrow, reputation) instead of handing
+   * them straight to `executor` (which must then be the market's
+   * `RemoteExecutor`). Workflows are paid by their budget's resource (the
+   * requester), within its `maxPrice` and `maxSpend`.
+   */
+  market?: Market
+  /** Highest price announced for workflows whose budget sets none (credits per million fuel). @default 10 */
+  maxPrice?: number
   /** Progress, in the order it happens. */
   onEvent?: (event: SchedulerEvent) => void
 }
@@ -63,6 +76,7 @@ export interface SchedulerInit {
 export type SchedulerEvent =
   | { type: 'workflow:resumed', workflow: string }
   | { type: 'task:memoized', workflow: string, index: number }
+  | { type: 'task:waiting', workflow: string, index: number, reason: string }
   | { type: 'task:running', workflow: string, index: number, executor: string }
   | { type: 'task:finished', workflow: string, index: number, state: TaskState }
   | { type: 'workflow:finished', workflow: string }
@@ -228,6 +242,7 @@ export class Scheduler {
     const record = state.getWorkflow(id) as WorkflowRecord
     const plan = givenPlan ?? loadWorkflow(record.bytes, record.source)
     const proofs = this.proofsOf(record)
+    const terms = this.termsOf(id, proofs)
     const states = state.taskStates(id, plan.tasks.length)
     const outcomes: Array<Outcome | undefined> = new Array(plan.tasks.length)
     const { repo } = this.init
@@ -261,7 +276,7 @@ export class Scheduler {
       for (const task of ready) {
         started.add(task.index)
         await this.acquire()
-        const job: Promise<void> = this.runTask(id, task, plan.tasks, outcomes, states, proofs)
+        const job: Promise<void> = this.runTask(id, task, plan.tasks, outcomes, states, proofs, terms)
           .finally(() => { this.release(); inFlight.delete(job) })
         inFlight.add(job)
         if (signal.aborted) break
@@ -286,13 +301,21 @@ export class Scheduler {
     return extracted.error !== undefined ? [] : [extracted.ok]
   }
 
+  /** Who pays for a workflow's tasks, at what highest price, within what total: from its budget's `wasm/run` grant. */
+  private termsOf (id: string, proofs: Delegation[]): Omit<MarketTerms, 'index'> {
+    const grant = proofs.length === 0 ? undefined : wasmRunGrants(proofs[0] as Delegation).ok?.[0]
+    const payer = grant?.with ?? this.init.signer?.did() ?? 'did:key:unknown'
+    const maxPrice = grant?.maxPrice ?? this.init.maxPrice ?? DEFAULT_MAX_PRICE
+    return { workflow: id, payer, maxPrice, ...(grant?.maxSpend !== undefined ? { budget: grant.maxSpend } : {}) }
+  }
+
   private async outcomeOf (receiptCid: string): Promise<Outcome | undefined> {
     const bytes = await this.init.repo.blocks.get(CID.parse(receiptCid))
     return bytes === undefined ? undefined : decodeBlock<Receipt>(bytes).out
   }
 
   /** Runs one task and records its outcome: receipt in the Repo first, then the state. */
-  private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[], proofs: Delegation[]): Promise<void> {
+  private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[], proofs: Delegation[], terms: Omit<MarketTerms, 'index'>): Promise<void> {
     const state = this.requireState()
     const func = String(task.instruction.input.func)
     const signal = this.controller.signal
@@ -321,7 +344,17 @@ export class Scheduler {
           this.emit({ type: 'task:running', workflow: id, index: task.index, executor: peer.toString() })
         }
       }
-      result = await this.init.executor.execute(executionTask(task, input, authorized), options)
+      const { market } = this.init
+      result = market !== undefined
+        ? await market.run(executionTask(task, input, authorized), {
+          ...options,
+          terms: { ...terms, index: task.index },
+          onWaiting: reason => {
+            void state.setTask(id, task.index, { state: 'waiting', reason, since: Date.now() })
+            this.emit({ type: 'task:waiting', workflow: id, index: task.index, reason })
+          }
+        })
+        : await this.init.executor.execute(executionTask(task, input, authorized), options)
     } catch (err) {
       if (!(err instanceof TaskError)) throw err
       result = { out: { error: err.toValue() }, executed: false, durationMs: 0, fuel: null }
@@ -350,9 +383,10 @@ export class Scheduler {
     blocks.push(receipt)
     await this.init.repo.commit({ blocks, receipt: { instructionCids: instructionKeys(task), receiptCid: receipt.cid } })
     const out = receipt.value.out
+    const market: TaskCost | undefined = isMarketResult(result) ? { executor: result.executor.did, price: result.price, cost: result.cost, escrow: result.escrow } : undefined
     const next: TaskState = 'ok' in out
-      ? { state: 'done', receipt: receipt.cid.toString() }
-      : { state: 'failed', receipt: receipt.cid.toString(), error: { name: out.error.name, message: out.error.message } }
+      ? { state: 'done', receipt: receipt.cid.toString(), ...(market !== undefined ? { market } : {}) }
+      : { state: 'failed', receipt: receipt.cid.toString(), error: { name: out.error.name, message: out.error.message }, ...(market !== undefined ? { market } : {}) }
     await state.setTask(id, task.index, next)
     outcomes[task.index] = out
     states[task.index] = next

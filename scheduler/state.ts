@@ -17,9 +17,22 @@ export const SCHEDULER_DB_FILE = 'scheduler.lmdb'
 /** A task's state. CIDs are kept as strings. */
 export type TaskState =
   | { state: 'pending' }
+  | { state: 'waiting', reason: string, since: number }
   | { state: 'running', executor: string, since: number }
-  | { state: 'done', receipt: string }
-  | { state: 'failed', receipt: string, error: { name: string, message: string } }
+  | { state: 'done', receipt: string, market?: TaskCost }
+  | { state: 'failed', receipt: string, error: { name: string, message: string }, market?: TaskCost }
+
+/** What a task awarded in the market cost. */
+export interface TaskCost {
+  /** The executor's DID. */
+  executor: string
+  /** Credits per million fuel. */
+  price: number
+  /** Credits charged (fuel burnt at `price`). */
+  cost: number
+  /** The escrow's id in the ledger. */
+  escrow: string
+}
 
 /** A submitted workflow. */
 export interface WorkflowRecord {

@@ -204,6 +204,7 @@ export class SubmitService {
     const onEvent = (event: SchedulerEvent): void => {
       if (!('workflow' in event) || event.workflow !== id) return
       if (event.type === 'task:running') enqueue(async () => ({ task: { index: event.index, state: 'running', executor: event.executor } }))
+      else if (event.type === 'task:waiting') enqueue(async () => ({ task: { index: event.index, state: 'waiting', reason: event.reason } }))
       else if (event.type === 'task:finished') finished(event.index, event.state, false)
       // One read for this task: a workflow answered from the memo sends one event per task.
       else if (event.type === 'task:memoized') finished(event.index, scheduler.taskState(id, event.index), true)
@@ -231,8 +232,8 @@ export class SubmitService {
   }
 
   private status (id: string): SubmitStatus {
-    const status: SubmitStatus = { done: 0, failed: 0, running: 0, pending: 0 }
-    for (const task of this.init.scheduler.summary(id).tasks) status[task.state === 'done' ? 'done' : task.state]++
+    const status: Required<SubmitStatus> = { done: 0, failed: 0, running: 0, pending: 0, waiting: 0 }
+    for (const task of this.init.scheduler.summary(id).tasks) status[task.state]++
     return status
   }
 
@@ -241,6 +242,7 @@ export class SubmitService {
     const bytes = await blocks.get(CID.parse(state.receipt))
     if (bytes === undefined) throw new IpvmError(`receipt ${state.receipt} of task ${index} is not in the store`)
     const receipt = dagCbor.decode<Receipt>(bytes)
-    return { task: { index, state: state.state, memoized, receipt: bytes, blocks: await receiptBundle(blocks, receipt) } }
+    const market = state.market === undefined ? undefined : { executor: state.market.executor, price: state.market.price, cost: state.market.cost }
+    return { task: { index, state: state.state, memoized, receipt: bytes, blocks: await receiptBundle(blocks, receipt), ...(market !== undefined ? { market } : {}) } }
   }
 }

@@ -37,3 +37,27 @@ export const WORKER_MODULE_CACHE_SIZE = 32
 
 /** Most validation issues reported for one workflow before the rest are summarised. */
 export const MAX_REPORTED_ISSUES = 50
+
+/** An executor's asking price when none is configured (credits per million fuel). */
+export const DEFAULT_BID_PRICE = 1
+
+/** The highest price a requester's budget allows when none is given (credits per million fuel). */
+export const DEFAULT_MAX_PRICE = 10
+
+/** Least stake an executor must hold in a scheduler's ledger to be awarded tasks (credits). */
+export const DEFAULT_MIN_STAKE = 1_000
+
+/** How long a scheduler collects bids for one task before awarding (ms); it awards earlier once every executor asked has answered. */
+export const DEFAULT_BID_WINDOW_MS = 500
+
+/** Most executors asked to bid on one task. */
+export const DEFAULT_MAX_BIDDERS = 16
+
+/** How long after its receipt a result may still be challenged before its escrow settles (ms). */
+export const DEFAULT_CHALLENGE_WINDOW_MS = 10 * 60 * 1000
+
+/** How long a task waits for an executor to bid before it fails with `NoExecutor` (ms). */
+export const DEFAULT_AWARD_TIMEOUT_MS = 10 * 60 * 1000
+
+/** Credits a devnet faucet gives each requester, and stakes for each executor. */
+export const DEVNET_FAUCET_CREDITS = 1_000_000_000

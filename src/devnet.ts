@@ -3,8 +3,13 @@
  * real libp2p node of its own on 127.0.0.1 in this process, wired exactly as
  * separate machines would be (DHT discovery through the scheduler as the
  * bootstrap node, blocks fetched over `/ipvm/blocks`, tasks over
- * `/ipvm/execute`, workflows over `/ipvm/submit`). `ipvm run` and
- * `ipvm devnet` start one.
+ * `/ipvm/execute`, workflows over `/ipvm/submit`, bids over `/ipvm/market`).
+ * `ipvm run` and `ipvm devnet` start one.
+ *
+ * Its scheduler runs a faucet: every executor gets a stake at start, and
+ * `fund(did)` (or `ipvm deposit` against it) credits a requester. Escrows
+ * settle as soon as a receipt is verified (no challenge window) unless
+ * `market.challengeWindowMs` says otherwise.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -24,6 +29,9 @@ import type { ExecutorRole } from './executor/role.js'
 import type { SchedulerRole, SchedulerRoleInit } from '../scheduler/role.js'
 import type { SchedulerEvent } from '../scheduler/scheduler.js'
 import type { VerifierRole } from '../verifier/role.js'
+import type { BidPolicyInit } from './executor/bid-policy.js'
+import type { DID } from './auth/types.js'
+import { DEFAULT_MIN_STAKE, DEVNET_FAUCET_CREDITS } from './constants.js'
 
 /** Options of {@link startDevnet}. */
 export interface DevnetInit {
@@ -42,6 +50,12 @@ export interface DevnetInit {
   onEvent?: (event: SchedulerEvent) => void
   /** How the scheduler reaches executors (timeouts, attempts). */
   remote?: SchedulerRoleInit['remote']
+  /** Market settings. @default { challengeWindowMs: 0 } */
+  market?: SchedulerRoleInit['market']
+  /** Each executor's bid policy, by index (missing ones: the defaults). */
+  bidPolicies?: BidPolicyInit[]
+  /** Credits staked for each executor at start. @default 10000 */
+  stake?: number
 }
 
 /** A running devnet. */
@@ -51,6 +65,8 @@ export interface Devnet {
   readonly verifier: { node: IpvmNode, role: VerifierRole }
   /** The scheduler's address (with `/p2p/`): the bootstrap address of the devnet. */
   readonly address: Multiaddr
+  /** Credits `did` from the faucet (a requester before it submits). @default 1e9 credits */
+  fund(did: DID, amount?: number): Promise<void>
   /** Stops every role and node; removes the temporary state. Safe to call twice. */
   stop(): Promise<void>
 }
@@ -93,6 +109,8 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       signer: schedulerIdentity.signer,
       dir,
       concurrency: init.concurrency ?? 8 * count,
+      market: init.market ?? { challengeWindowMs: 0 },
+      faucet: DEVNET_FAUCET_CREDITS,
       ...(init.remote !== undefined ? { remote: init.remote } : {}),
       ...(init.onEvent !== undefined ? { onEvent: init.onEvent } : {})
     })
@@ -106,18 +124,24 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       await node.start()
       return { node, identity }
     }
+    let executorIndex = 0
     const executors = await Promise.all(Array.from({ length: count }, async () => {
       const { node, identity } = await join_()
-      const role = await startExecutorRole({ node, repo: memoryRepo(), signer: identity.signer, threads: init.threads ?? 1 })
+      const policy = init.bidPolicies?.[executorIndex++]
+      const role = await startExecutorRole({ node, repo: memoryRepo(), signer: identity.signer, threads: init.threads ?? 1, ...(policy !== undefined ? { bidPolicy: policy } : {}) })
       cleanups.push(async () => { await role.stop() })
       return { node, role }
     }))
     const verifierPeer = await join_()
     const verifierRole = await startVerifierRole({ node: verifierPeer.node, repo: memoryRepo() })
     cleanups.push(async () => { await verifierRole.stop() })
+    // Every executor has a stake to be awarded tasks.
+    const stake = init.stake ?? 10 * DEFAULT_MIN_STAKE
+    if (stake > 0) for (const executor of executors) await schedulerRole.ledger.deposit(executor.role.policy.did, stake, { stake: true, memo: 'devnet stake' })
     // Ready when every executor can be found.
     await Promise.all(executors.map(async executor => await executor.role.advertised))
     return {
+      fund: async (did, amount = DEVNET_FAUCET_CREDITS) => { await schedulerRole.ledger.deposit(did, amount, { memo: 'devnet faucet' }) },
       scheduler: { node: schedulerNode, role: schedulerRole, identity: schedulerIdentity },
       executors,
       verifier: { node: verifierPeer.node, role: verifierRole },

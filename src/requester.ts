@@ -30,7 +30,8 @@ import { findPeersByRole } from './net/discovery.js'
 import { BlockExchange } from './net/protocols/blocks.js'
 import { NetworkBlocks } from './net/network-blocks.js'
 import { SubmissionRefusedError, submitWorkflow } from './net/protocols/submit.js'
-import { DEFAULT_TASK_FUEL } from './constants.js'
+import { DEFAULT_MAX_PRICE, DEFAULT_TASK_FUEL } from './constants.js'
+import { isAmount } from './model/price.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { isMultiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -78,7 +79,11 @@ export interface SubmitOptions {
   /** Time allowed between two messages of the scheduler (ms). @default 30000 */
   silenceMs?: number
   signal?: AbortSignal
-  onEvent?: (event: WorkflowEvent | { type: 'status', status: SubmitStatus } | { type: 'reconnecting', error: string }) => void
+  onEvent?: (event: WorkflowEvent | { type: 'status', status: SubmitStatus } | { type: 'reconnecting', error: string } | { type: 'task:waiting', index: number, reason: string }) => void
+  /** Highest price the budget allows (credits per million fuel). @default the workflow's `market.maxPrice`, else 10 */
+  maxPrice?: number
+  /** Most credits the whole workflow may commit. @default the workflow's `market.budget`, else no limit but the balance */
+  budget?: number
 }
 
 /**
@@ -137,6 +142,7 @@ export class Requester {
       status: 'not-run' as const, cached: false, fuel: null
     })
     const failed = tasks.filter(task => task.status !== 'ok').length
+    const priced = tasks.filter(task => task.cost !== undefined && !task.cached)
     return {
       source,
       tasks,
@@ -144,7 +150,8 @@ export class Requester {
       executed: tasks.filter(task => !task.cached && task.durationMs !== undefined).length,
       cached: tasks.filter(task => task.cached).length,
       failed,
-      durationMs: performance.now() - started
+      durationMs: performance.now() - started,
+      ...(priced.length > 0 ? { cost: priced.reduce((sum, task) => sum + (task.cost ?? 0), 0) } : {})
     }
   }
 
@@ -235,6 +242,12 @@ export class Requester {
     const [proof] = options.proofs ?? []
     const grant = proof === undefined ? undefined : wasmRunGrants(proof).ok?.[0]
     if (grant?.maxFuel !== undefined) maxFuel = Math.min(maxFuel, grant.maxFuel)
+    // Price and total spend: given, else the workflow's `market` section, else the default price and no total.
+    const market = plan.market ?? {}
+    let maxPrice = options.maxPrice ?? (isAmount(market.maxPrice) ? market.maxPrice : DEFAULT_MAX_PRICE)
+    let maxSpend = options.budget ?? (isAmount(market.budget) ? market.budget : undefined)
+    if (grant?.maxPrice !== undefined) maxPrice = Math.min(maxPrice, grant.maxPrice)
+    if (grant?.maxSpend !== undefined) maxSpend = Math.min(maxSpend ?? Infinity, grant.maxSpend)
     if (grant?.modules !== undefined) {
       const allowed = grant.modules
       const both = modules.filter(module => allowed.some(cid => cid.equals(module)))
@@ -243,7 +256,7 @@ export class Requester {
     return await delegateWasmRun({
       issuer: this.init.signer,
       audience: peerDid(scheduler),
-      caveats: { maxFuel, modules },
+      caveats: { maxFuel, modules, maxPrice, ...(maxSpend !== undefined ? { maxSpend } : {}) },
       proofs: options.proofs ?? [],
       expiration: Math.floor(Date.now() / 1000) + (options.budgetTtlSeconds ?? 86_400)
     })
@@ -254,6 +267,10 @@ export class Requester {
     if (task === undefined) throw new IpvmError(`the scheduler reported task ${update.index}, which the workflow does not have`)
     if (update.state === 'running') {
       if (reports[update.index] === undefined) onEvent?.({ type: 'task:start', index: update.index })
+      return
+    }
+    if (update.state === 'waiting') {
+      if (reports[update.index] === undefined) onEvent?.({ type: 'task:waiting', index: update.index, reason: update.reason })
       return
     }
     if (reports[update.index] !== undefined) return
@@ -304,6 +321,16 @@ export class Requester {
       ...(receipt.iss !== undefined ? { executor: receipt.iss } : {})
     }
     if (typeof receipt.meta.time === 'number') report.durationMs = receipt.meta.time
+    if (update.market !== undefined) {
+      // The price is the one the executor signed into its invocation; the scheduler's word is only taken for the charge.
+      const price = invocationPrice(blocks, receipt)
+      if (price === update.market.price) {
+        report.price = price
+        report.cost = update.market.cost
+      } else {
+        this.log.error('task %d: the scheduler reports price %d but the invocation says %s', task.index, update.market.price, String(price))
+      }
+    }
     return report
   }
 }
@@ -314,6 +341,18 @@ function ranInstruction (blocks: Map<string, Uint8Array>, receipt: Receipt): CID
   if (bytes === undefined || !matchesCid(CID.asCID(receipt.ran) as CID, bytes)) return undefined
   try {
     return CID.asCID(dagCbor.decode<Invocation>(bytes).task?.run) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The `meta.price` of a receipt's invocation, read from the blocks sent with it. */
+function invocationPrice (blocks: Map<string, Uint8Array>, receipt: Receipt): number | undefined {
+  const bytes = blocks.get(CID.asCID(receipt.ran)?.toString() ?? '')
+  if (bytes === undefined) return undefined
+  try {
+    const price = dagCbor.decode<Invocation>(bytes).task?.meta?.price
+    return typeof price === 'number' ? price : undefined
   } catch {
     return undefined
   }

@@ -2,8 +2,10 @@
  * The capabilities of the ipvm market, defined once with `@ucanto/validator`:
  *
  * - `wasm/run` — run Wasm tasks at the expense of `with` (the requester who
- *   pays). Caveats: `maxFuel` per task, `maxPrice` per task, `modules` (the
- *   module CIDs that may run; absent means any).
+ *   pays). Caveats: `maxFuel` per task, `maxPrice` (credits per million
+ *   fuel), `maxSpend` (most credits one task may commit: its fuel limit at its
+ *   price; the scheduler keeps the total of a budget within it too),
+ *   `modules` (the module CIDs that may run; absent means any).
  * - `task/bid` — place bids in the market run by `with` (a scheduler).
  *   Caveats: `task` (one InID only), `maxPrice`.
  * - `receipt/attest` — attest receipts for `with` (a scheduler). Caveat:
@@ -62,12 +64,13 @@ export interface WasmRunTerms {
   with?: string
   maxFuel?: number | bigint
   maxPrice?: number | bigint
+  maxSpend?: number | bigint
   modules?: readonly unknown[]
 }
 
 /**
  * The first caveat of `requested` that `granted` does not allow, or
- * `undefined`. Order: resource, modules, fuel, price.
+ * `undefined`. Order: resource, modules, fuel, price, spend.
  */
 export function checkWasmRun (requested: WasmRunTerms, granted: WasmRunTerms, subject = 'the request'): CaveatViolation | undefined {
   if (requested.with !== undefined && granted.with !== undefined && requested.with !== granted.with) {
@@ -91,18 +94,23 @@ export function checkWasmRun (requested: WasmRunTerms, granted: WasmRunTerms, su
     const asked = requested.maxPrice === undefined ? 'any price' : `price ${requested.maxPrice}`
     return { caveat: 'maxPrice', limit: granted.maxPrice, requested: requested.maxPrice === undefined ? null : String(requested.maxPrice), message: `${subject} asks for ${asked} but the proof allows at most ${granted.maxPrice}` }
   }
+  if (exceedsLimit(requested.maxSpend, granted.maxSpend)) {
+    const asked = requested.maxSpend === undefined ? 'unbounded spending' : `${requested.maxSpend} credits`
+    return { caveat: 'maxSpend', limit: granted.maxSpend, requested: requested.maxSpend === undefined ? null : String(requested.maxSpend), message: `${subject} commits ${asked} but the proof allows at most ${granted.maxSpend}` }
+  }
   return undefined
 }
 
-interface ParsedWasmRun { can: string, with: string, nb: { maxFuel?: number, maxPrice?: number, modules?: readonly unknown[] } }
+interface ParsedWasmRun { can: string, with: string, nb: { maxFuel?: number, maxPrice?: number, maxSpend?: number, modules?: readonly unknown[] } }
 
-/** `wasm/run`: run Wasm tasks paid by `with`, within fuel, price and module caveats. */
+/** `wasm/run`: run Wasm tasks paid by `with`, within fuel, price, spend and module caveats. */
 export const WasmRun = capability({
   can: 'wasm/run',
   with: DID.match({}),
   nb: Schema.struct({
     maxFuel: Schema.integer().greaterThan(-1).optional(),
     maxPrice: Schema.integer().greaterThan(-1).optional(),
+    maxSpend: Schema.integer().greaterThan(-1).optional(),
     modules: Schema.link().array().optional()
   }),
   derives: (claimed, delegated) => {

@@ -26,6 +26,7 @@ export interface WasmRunGrant {
   with: DID
   maxFuel?: number
   maxPrice?: number
+  maxSpend?: number
   modules?: CID[]
 }
 
@@ -143,6 +144,7 @@ function caveatsToNb (caveats: WasmRunCaveats): Record<string, unknown> {
   const nb: Record<string, unknown> = {}
   if (caveats.maxFuel !== undefined) nb.maxFuel = caveats.maxFuel
   if (caveats.maxPrice !== undefined) nb.maxPrice = caveats.maxPrice
+  if (caveats.maxSpend !== undefined) nb.maxSpend = caveats.maxSpend
   if (caveats.modules !== undefined) nb.modules = caveats.modules.map(module => toCid(module))
   return nb
 }
@@ -179,10 +181,11 @@ export function wasmRunGrants (delegation: Delegation): AuthResult<WasmRunGrant[
       if (capability.can !== 'wasm/run') continue
       return { error: new MalformedDelegation(`delegation ${delegation.cid} has a malformed wasm/run capability: ${match.error.message}`, { delegation: delegation.cid.toString() }) }
     }
-    const value = match.ok.value as unknown as { with: DID, nb: { maxFuel?: number, maxPrice?: number, modules?: unknown[] } }
+    const value = match.ok.value as unknown as { with: DID, nb: { maxFuel?: number, maxPrice?: number, maxSpend?: number, modules?: unknown[] } }
     const grant: WasmRunGrant = { with: value.with }
     if (value.nb.maxFuel !== undefined) grant.maxFuel = value.nb.maxFuel
     if (value.nb.maxPrice !== undefined) grant.maxPrice = value.nb.maxPrice
+    if (value.nb.maxSpend !== undefined) grant.maxSpend = value.nb.maxSpend
     if (value.nb.modules !== undefined) grant.modules = value.nb.modules.map(module => toCid(module))
     grants.push(grant)
   }

@@ -26,7 +26,7 @@ export type AuthErrorName =
   | 'MissingBlock'
 
 /** The caveats a task or a delegation can exceed (`with` is the resource itself). */
-export type CaveatName = 'maxFuel' | 'maxPrice' | 'modules' | 'with' | 'task' | 'receipt'
+export type CaveatName = 'maxFuel' | 'maxPrice' | 'maxSpend' | 'modules' | 'with' | 'task' | 'receipt'
 
 /** The serialisable form of an authority error. */
 export interface AuthErrorValue {

@@ -50,8 +50,10 @@ export interface Authorization {
 export interface WasmRunCaveats {
   /** Most fuel one task may ask for. */
   maxFuel?: number
-  /** Most one task may cost (in ledger credits). */
+  /** Highest price, in credits per million fuel. */
   maxPrice?: number
+  /** Most credits one task may commit (its fuel limit at its price). */
+  maxSpend?: number
   /** Modules that may be run; absent means any module. */
   modules?: CID[]
 }

@@ -32,6 +32,7 @@ import {
 import { parsePrincipal, signatureAlgorithms, verifySignature } from './principal.js'
 import type { Block } from '../model/block.js'
 import type { Instruction, Invocation, Task } from '../model/types.js'
+import { costOf } from '../model/price.js'
 import type { Delegation, WasmRunGrant } from './delegation.js'
 import type { RevocationStore } from './revocations.js'
 import type { Authorization, AuthResult, BlockGetter, DID, TaskTerms } from './types.js'
@@ -494,7 +495,10 @@ export async function validateInvocation (input: Invocation | Block<Invocation>,
     if (read.error !== undefined) return read
     terms = read.ok
   }
-  const claim = { maxFuel: terms.fuel, maxPrice: terms.price ?? 0, modules: [terms.module] }
+  // What the task commits: its fuel limit at its price (unbounded fuel at a non-zero price: unbounded spending).
+  const price = terms.price ?? 0
+  const spend = BigInt(price) === 0n ? 0 : terms.fuel === undefined ? undefined : safeCost(terms.fuel, price)
+  const claim = { maxFuel: terms.fuel, maxPrice: price, maxSpend: spend, modules: [terms.module] }
   const grants = validated.flatMap(entry => entry.grants)
   if (grants.length === 0) return { error: new EscalatedCapability('the task\'s proofs grant no wasm/run', { task: taskCid.toString() }) }
   let firstViolation
@@ -506,6 +510,15 @@ export async function validateInvocation (input: Invocation | Block<Invocation>,
     firstViolation ??= violation
   }
   return { error: new CaveatExceeded(`${firstViolation?.caveat ?? 'caveat'} exceeded: ${firstViolation?.message ?? ''}`, { task: taskCid.toString(), caveat: firstViolation?.caveat, limit: firstViolation?.limit, requested: firstViolation?.requested }) }
+}
+
+/** `costOf`, or `undefined` (unbounded) for a cost beyond counting. */
+function safeCost (fuel: number | bigint, price: number | bigint): number | undefined {
+  try {
+    return costOf(fuel, price)
+  } catch {
+    return undefined
+  }
 }
 
 function mergePaths (validated: readonly ValidatedDelegation[]): ChainLink[] {

@@ -9,7 +9,7 @@ import type { CommandContext } from './command.js'
 import type { TaskReport, WorkflowEvent, WorkflowReport } from '../workflow/run.js'
 
 /** Events a renderer understands: the runner's, plus the network's status and reconnections. */
-export type ProgressEvent = WorkflowEvent | { type: 'status' } | { type: 'reconnecting', error: string }
+export type ProgressEvent = WorkflowEvent | { type: 'status' } | { type: 'reconnecting', error: string } | { type: 'task:waiting', index: number, reason: string }
 
 /** Renders progress events on one updating line. */
 export function progressRenderer (progress: ProgressLine): (event: ProgressEvent) => void {
@@ -23,6 +23,11 @@ export function progressRenderer (progress: ProgressLine): (event: ProgressEvent
     if (event.type === 'status') return
     if (event.type === 'reconnecting') {
       note = '  (scheduler unreachable: reconnecting)'
+      progress.update(`${bar(done, total)} ${done}/${total} tasks  ${running} running  ${cached} cached  ${failed} failed${note}`, false)
+      return
+    }
+    if (event.type === 'task:waiting') {
+      note = `  (waiting: ${event.reason})`
       progress.update(`${bar(done, total)} ${done}/${total} tasks  ${running} running  ${cached} cached  ${failed} failed${note}`, false)
       return
     }
@@ -51,6 +56,8 @@ export function printReport (report: WorkflowReport, { stdout }: CommandContext)
   const s = styles(stdout)
   // Receipts from a network name their executors: show who ran what.
   const withExecutors = report.tasks.some(task => task.executor !== undefined)
+  // Tasks awarded in a market show their price and cost.
+  const withPrices = report.tasks.some(task => task.price !== undefined)
   const rows = report.tasks.map(task => [
     String(task.index),
     task.func,
@@ -60,9 +67,12 @@ export function printReport (report: WorkflowReport, { stdout }: CommandContext)
     task.fuel !== null ? task.fuel.toLocaleString('en-US') : '—',
     formatDuration(task.durationMs),
     task.cached ? s.cyan('cached') : '',
-    ...(withExecutors ? [task.executor !== undefined ? '…' + task.executor.slice(-6) : ''] : [])
+    ...(withExecutors ? [task.executor !== undefined ? '…' + task.executor.slice(-6) : ''] : []),
+    ...(withPrices ? [task.price !== undefined ? String(task.price) : '', task.cost !== undefined ? String(task.cost) : ''] : [])
   ])
-  stdout.write(table(['#', 'task', 'InID', 'status', 'result', 'fuel', 'time', 'cached', ...(withExecutors ? ['signed by'] : [])], rows, new Set([0, 5, 6])))
+  const priceColumns = withPrices ? ['price', 'cost'] : []
+  const numeric = new Set([0, 5, 6, ...(withPrices ? [9, 10].map(i => withExecutors ? i : i - 1) : [])])
+  stdout.write(table(['#', 'task', 'InID', 'status', 'result', 'fuel', 'time', 'cached', ...(withExecutors ? ['signed by'] : []), ...priceColumns], rows, numeric))
   const failures = report.tasks.filter(t => t.status !== 'ok')
   if (failures.length > 0) {
     stdout.write('\n')
@@ -74,7 +84,8 @@ export function printReport (report: WorkflowReport, { stdout }: CommandContext)
   const parts = [`${report.tasks.length} tasks`, `${report.tasks.length - report.failed} ok`]
   if (report.failed > 0) parts.push(s.red(`${report.failed} failed`))
   parts.push(`${report.cached} cached`, `${report.executed} executed`)
-  stdout.write(`\n${parts.join(', ')} in ${formatDuration(report.durationMs)}\n`)
+  const cost = report.cost !== undefined ? `; cost ${report.cost.toLocaleString('en-US')} credits (prices in credits per million fuel)` : ''
+  stdout.write(`\n${parts.join(', ')} in ${formatDuration(report.durationMs)}${cost}\n`)
 }
 
 /** The report as JSON-ready values. */
@@ -86,6 +97,7 @@ export function jsonReport (report: WorkflowReport): Record<string, unknown> {
     cached: report.cached,
     failed: report.failed,
     durationMs: report.durationMs,
+    ...(report.cost !== undefined ? { cost: report.cost } : {}),
     tasks: report.tasks.map(task => {
       const entry: Record<string, unknown> = {
         index: task.index,
@@ -101,6 +113,8 @@ export function jsonReport (report: WorkflowReport): Record<string, unknown> {
       if (task.outcomeDigest !== undefined) entry.outcomeDigest = task.outcomeDigest.toString()
       if (task.durationMs !== undefined) entry.durationMs = task.durationMs
       if (task.executor !== undefined) entry.executor = task.executor
+      if (task.price !== undefined) entry.price = task.price
+      if (task.cost !== undefined) entry.cost = task.cost
       return entry
     })
   }

@@ -44,6 +44,11 @@ export class InvalidReceiptError extends IpvmError {
   }
 }
 
+/** A receipt signed by an executor that was not awarded the task. */
+export class NotAwardedReceiptError extends InvalidReceiptError {
+  override name = 'NotAwarded'
+}
+
 /** Options of {@link RemoteExecutor}. */
 export interface RemoteExecutorInit {
   /** This node: dials executors, finds them in the DHT. */
@@ -92,6 +97,19 @@ export interface RemoteExecuteOptions {
   /** The chain that gives this node authority for this task (e.g. the requester's budget); replaces `init.proofs`. */
   proofs?: Delegation[]
 }
+
+/** The terms of a task won in a market round (see scheduler/market.ts). */
+export interface Award {
+  /** Credits per million fuel. */
+  price: number
+  /** Credits held in escrow: the task's fuel limit at `price`; the delegation's `maxSpend`. */
+  spend: number
+  /** The winning bid's CID: the executor checks it is one of its own. */
+  bid?: CID
+}
+
+/** Terms of a task given without a market round: free (executors whose minimum price is above 0 refuse it). */
+const UNPAID: Award = { price: 0, spend: 0 }
 
 /** A verified remote result: the executor's own signed receipt and what it rests on. */
 export interface RemoteExecutionResult extends ExecutionResult {
@@ -165,7 +183,8 @@ export class RemoteExecutor implements Executor {
     this.log = init.node.libp2p.logger.forComponent('ipvm:executor:remote')
   }
 
-  private async candidates (signal: AbortSignal): Promise<PeerId[]> {
+  /** Executors to ask: `init.peers`, or those advertised in the DHT (one lookup serves every task for `discoveryTtlMs`). */
+  async candidates (signal: AbortSignal): Promise<PeerId[]> {
     if (this.init.peers !== undefined) return await this.init.peers()
     // One DHT query serves every task for a few seconds (and tasks starting together share it).
     const ttl = this.init.discoveryTtlMs ?? 5_000
@@ -193,7 +212,7 @@ export class RemoteExecutor implements Executor {
     const proofs = options.proofs ?? this.init.proofs ?? []
     try {
       // Checks that this node may grant the task at all before any executor is asked.
-      await this.delegate(task, proofs)
+      await this.delegate(task, proofs, this.init.signer.did(), UNPAID)
     } catch (err) {
       // This node cannot grant what the task asks (e.g. more fuel than its budget allows): no
       // executor could run it. From the task's side, that is a caveat of its chain exceeded.
@@ -231,34 +250,55 @@ export class RemoteExecutor implements Executor {
     }
   }
 
+  /**
+   * Checks that `proofs` let this node grant `task` (at `award`'s price, when
+   * given) before any executor is asked: throws the named auth error
+   * (`EscalatedCapability` when a caveat is exceeded) otherwise.
+   */
+  async checkGrant (task: ExecutionTask, proofs: Delegation[], award?: Award): Promise<void> {
+    await this.delegate(task, proofs, this.init.signer.did(), award)
+  }
+
+  /**
+   * Runs `task` on `peer` under the terms of `award` (its price and escrow
+   * become the delegation's `maxPrice`/`maxSpend`, the invocation's
+   * `meta.price`). One attempt: throws on any failure, including a receipt
+   * that does not verify or is signed by another executor.
+   */
+  async runAwarded (task: ExecutionTask, peer: PeerId, award: Award, options: RemoteExecuteOptions = {}): Promise<RemoteExecutionResult> {
+    const signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal])
+    return await this.attempt(task, options.proofs ?? this.init.proofs ?? [], peer, signal, options, award)
+  }
+
   /** A `wasm/run` delegation for `task` to `audience`, under `proofs` (throws the named auth error when they do not allow it). */
-  private async delegate (task: ExecutionTask, proofs: Delegation[], audience: DID = this.init.signer.did()): Promise<Delegation> {
+  private async delegate (task: ExecutionTask, proofs: Delegation[], audience: DID = this.init.signer.did(), award?: Award): Promise<Delegation> {
     const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
     return await delegateWasmRun({
       issuer: this.init.signer,
       audience,
-      caveats: { maxFuel: Number(fuel), modules: [task.module] },
+      caveats: { maxFuel: Number(fuel), modules: [task.module], ...(award !== undefined ? { maxPrice: award.price, maxSpend: award.spend } : {}) },
       proofs,
       expiration: Math.floor(Date.now() / 1000) + (this.init.delegationTtlSeconds ?? 3600)
     })
   }
 
   /** One attempt on one executor; throws on any failure, including a receipt that does not verify. */
-  private async attempt (task: ExecutionTask, proofs: Delegation[], peer: PeerId, signal: AbortSignal, options: RemoteExecuteOptions): Promise<RemoteExecutionResult> {
+  private async attempt (task: ExecutionTask, proofs: Delegation[], peer: PeerId, signal: AbortSignal, options: RemoteExecuteOptions, award: Award = UNPAID): Promise<RemoteExecutionResult> {
     const executorDid = peerDid(peer)
     const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
-    // Least authority: this executor, this module, this much fuel, for a short while.
-    const delegation = await this.delegate(task, proofs, executorDid)
+    // Least authority: this executor, this module, this much fuel (at this price), for a short while.
+    const delegation = await this.delegate(task, proofs, executorDid, award)
     const proofBlocks = delegationBlocks(delegation)
     const instruction = encodeBlock(task.instruction)
     if (!instruction.cid.equals(task.instructionCid)) throw new IpvmError(`instruction does not encode to ${task.instructionCid}`)
-    const meta = { ...task.meta, fuel }
+    const meta = { ...task.meta, fuel, price: award.price }
     const request: ExecuteRequest = {
       instruction: instruction.bytes,
       args: task.args,
       meta,
       prf: [CID.asCID(delegation.cid) as CID],
-      proofs: proofBlocks
+      proofs: proofBlocks,
+      ...(award.bid !== undefined ? { bid: award.bid } : {})
     }
     const answer = await requestExecution(this.init.node.libp2p, peer, request, {
       signal,
@@ -284,6 +324,14 @@ export class RemoteExecutor implements Executor {
     }
     if (!sameCid(invocation.auth, authorizationCid)) throw new InvalidReceiptError(name, 'the authorization sent is not the invocation\'s')
     if (dagCbor.encode(invocation.task.meta).toString() !== dagCbor.encode(dropUndefinedMeta(meta)).toString()) throw new InvalidReceiptError(name, 'its invocation changed the task\'s limits')
+    // Only the executor awarded may answer: a receipt signed by anyone else (even a valid one, relayed) is not its work.
+    let signer: unknown
+    try {
+      signer = dagCbor.decode<{ iss?: unknown }>(done.receipt).iss
+    } catch {
+      throw new InvalidReceiptError(name, 'the receipt is not DAG-CBOR')
+    }
+    if (signer !== executorDid) throw new NotAwardedReceiptError(name, `its receipt is signed by ${String(signer)}, not by ${executorDid}, the executor awarded the task`)
     const blocks = new Map<string, Uint8Array>([
       [invocationCid.toString(), done.invocation],
       [authorizationCid.toString(), done.authorization],

@@ -2,7 +2,9 @@
  * The executor role assembled on a node: it serves its blocks, fetches
  * modules and inputs from providers, runs tasks sent over
  * `/ipvm/execute/1.0.0` in its worker pool after checking their UCAN chain,
- * signs the receipts, and advertises itself in the DHT.
+ * signs the receipts, and advertises itself in the DHT. It answers calls for
+ * bids over `/ipvm/market/1.0.0` by its {@link BidPolicy}, and takes only
+ * awards that policy accepts.
  */
 import { BlockExchange } from '../net/protocols/blocks.js'
 import { NetworkBlocks } from '../net/network-blocks.js'
@@ -10,6 +12,11 @@ import { ExecuteService } from '../net/protocols/execute.js'
 import { advertiseRoleWhenRouted } from '../net/discovery.js'
 import { LocalExecutor } from './local.js'
 import { DelegationCache } from '../auth/validate.js'
+import { BidPolicy } from './bid-policy.js'
+import { MarketService, openAnnouncement } from '../net/protocols/market.js'
+import { peerDid } from './remote.js'
+import type { BidPolicyInit } from './bid-policy.js'
+import type { DID } from '../auth/types.js'
 import type { IpvmNode } from '../net/node.js'
 import type { Repo } from '../store/interface.js'
 import type { Signer } from '../auth/types.js'
@@ -22,7 +29,7 @@ export interface ExecutorRoleInit {
   /** Where fetched modules, inputs and the receipts it signs are kept. */
   repo: Repo
   /** The node's signer: its DID must be the one of the node's PeerId (same key). */
-  signer: Signer
+  signer: Signer & { did(): DID }
   /** Worker threads. @default the number of CPUs, at most 4 */
   threads?: number
   /** Most tasks accepted at once; more are refused as busy. @default 32 */
@@ -30,6 +37,8 @@ export interface ExecutorRoleInit {
   revocations?: RevocationStore
   /** Announce the role in the DHT (as soon as the node has a DHT peer; see `advertised`). @default true */
   advertise?: boolean
+  /** How it bids: price, minimum price, concurrency, refused modules. */
+  bidPolicy?: BidPolicyInit
 }
 
 /** A running executor role. */
@@ -38,6 +47,8 @@ export interface ExecutorRole {
   readonly service: ExecuteService
   readonly exchange: BlockExchange
   readonly blocks: NetworkBlocks
+  readonly policy: BidPolicy
+  readonly market: MarketService
   /** Resolves once the role is announced in the DHT (it waits for a first DHT peer). */
   readonly advertised: Promise<void>
   /** Stops serving, aborts running tasks and stops the workers (the node stays up). Safe to call twice. */
@@ -64,13 +75,41 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
     delegationCache: new DelegationCache(),
     ...(init.revocations !== undefined ? { revocations: init.revocations } : {})
   })
-  const service = new ExecuteService(node.libp2p, { signer, executor, blocks, repo, maxConcurrent: init.maxConcurrent ?? 32 })
+  const maxConcurrent = init.maxConcurrent ?? 32
+  const policy = new BidPolicy(signer, { concurrency: maxConcurrent, slots: init.threads ?? 1, ...init.bidPolicy })
+  const service = new ExecuteService(node.libp2p, {
+    signer,
+    executor,
+    blocks,
+    repo,
+    maxConcurrent,
+    checkAward: request => {
+      try {
+        policy.checkAward({ task: request.instructionCid, module: request.module, ...(request.meta.price !== undefined ? { price: request.meta.price } : {}), ...(request.bid !== undefined ? { bid: request.bid } : {}) })
+        return undefined
+      } catch (err) {
+        return err as Error
+      }
+    }
+  })
+  const market = new MarketService(node.libp2p, {
+    handlers: {
+      // The stream is authenticated as `remote`: the announcement must be its own, so its signature need not be checked again.
+      bids: async (body, remote) => {
+        const bytes = (body as { announcement?: unknown } | null)?.announcement
+        if (!(bytes instanceof Uint8Array)) return { decline: { code: 'invalid', reason: 'a call for bids is { announcement: bytes }' } }
+        const announcement = openAnnouncement(bytes, { trustedIssuer: peerDid(remote) })
+        return await policy.answer(announcement, { running: service.active, cached: await repo.blocks.has(announcement.payload.module) })
+      }
+    }
+  })
   let stopped = false
   const advertising = new AbortController()
   const stop = async (): Promise<void> => {
     if (stopped) return
     stopped = true
     advertising.abort(new Error('the role is stopping'))
+    await market.stop()
     await service.stop()
     await executor.stop()
     await exchange.stop()
@@ -78,11 +117,12 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
   try {
     await exchange.start()
     await service.start()
+    await market.start()
   } catch (err) {
     await stop()
     throw err
   }
   const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'executor', advertising.signal)
   advertised.catch(() => {})
-  return { executor, service, exchange, blocks, advertised, stop }
+  return { executor, service, exchange, blocks, policy, market, advertised, stop }
 }

@@ -37,6 +37,8 @@ export interface TaskMeta {
   memory?: number
   /** Wall-clock limit in milliseconds: a hard per-task timeout. */
   time?: number
+  /** The awarded price, in credits per million fuel (checked against the chain's `maxPrice` and `maxSpend`). */
+  price?: number
 }
 
 /** An instruction with its limits, proofs and cause. */

@@ -120,7 +120,7 @@ export function planWorkflow (workflow: Workflow): WorkflowPlan {
     issues.push({ path: `tasks[${cycle[0]}]`, message: `cycle: ${names} await each other` })
   }
   if (issues.length > 0) throw new WorkflowValidationError(workflow.source, issues)
-  return { source: workflow.source, tasks, order }
+  return { source: workflow.source, tasks, order, ...(workflow.market !== undefined ? { market: workflow.market } : {}) }
 }
 
 /** Parses, validates and plans a workflow file in one step. */

@@ -41,6 +41,10 @@ export interface TaskReport {
   fuel: number | bigint | null
   /** Who signed the receipt (the executor's DID), when it was signed. */
   executor?: string
+  /** Price awarded in the market (credits per million fuel), as signed in the receipt's invocation. */
+  price?: number
+  /** Credits charged for it. */
+  cost?: number
 }
 
 /** A whole run's result. */
@@ -53,6 +57,8 @@ export interface WorkflowReport {
   cached: number
   failed: number
   durationMs: number
+  /** Credits the tasks awarded in the market cost, when any were. */
+  cost?: number
 }
 
 /** Progress events, in the order they happen. */

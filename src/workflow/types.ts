@@ -58,4 +58,6 @@ export interface WorkflowPlan {
   tasks: PlannedTask[]
   /** A topological order of task indices (dependencies first). */
   order: number[]
+  /** The file's `market` section (e.g. `maxPrice`, `budget`), as written. */
+  market?: { [key: string]: unknown }
 }

@@ -158,7 +158,8 @@ test('a silent executor, a dead one and one whose receipt does not verify are le
   assert.ok(isRemoteResult(result))
   assert.equal(result.executor.did, honestSigner.did())
   assert.deepEqual(result.failures.map(f => f.peer), [liar!.peerId.toString(), silent!.peerId.toString(), deadPeer.toString()])
-  assert.match(result.failures[0]!.error, /^InvalidReceiptError/)
+  // Signed by another key than the executor's own: not the work of the executor the task was given to.
+  assert.match(result.failures[0]!.error, /^NotAwarded: .*signed by did:key:/)
   assert.match(result.failures[1]!.error, /^MessageTimeoutError/)
 
   // With only bad executors the task fails with a named error, not an exception.

@@ -34,6 +34,8 @@ const requesterId = await identityFromSeed(new Uint8Array(32).fill(40))
 async function devnet (t: TestContext, init: Parameters<typeof startDevnet>[0] = {}): Promise<Devnet> {
   const net = await startDevnet(init)
   t.after(async () => { await net.stop() })
+  // The requester pays for its tasks: the devnet's faucet credits it.
+  await net.fund(requesterId.did)
   return net
 }
 

@@ -85,7 +85,8 @@ Options:
   --expires WHEN      expiry: a duration (30s, 15m, 1h, 7d, 2w) or an ISO date (required)
   --not-before WHEN   not valid before: a duration from now or an ISO date
   --max-fuel N        wasm/run: most fuel per task (required for wasm/run)
-  --max-price P       wasm/run, task/bid: most credits per task
+  --max-price P       wasm/run, task/bid: highest price, in credits per million fuel
+  --max-spend N       wasm/run: most credits one task may commit (fuel limit × price)
   --module CID        wasm/run: a module that may run (repeat for several; default any)
   --task INID         task/bid: bids on this task only
   --receipt CID       receipt/attest: this receipt only
@@ -105,6 +106,7 @@ Examples:
     'not-before': { type: 'string' },
     'max-fuel': { type: 'string' },
     'max-price': { type: 'string' },
+    'max-spend': { type: 'string' },
     module: { type: 'string', multiple: true },
     task: { type: 'string' },
     receipt: { type: 'string' },
@@ -127,10 +129,11 @@ Examples:
     const resource = values.with === undefined ? undefined : parseDid(values.with as string, 'with')
     const maxFuel = parseCount(values['max-fuel'] as string | undefined, 'max-fuel')
     const maxPrice = parseCount(values['max-price'] as string | undefined, 'max-price')
+    const maxSpend = parseCount(values['max-spend'] as string | undefined, 'max-spend')
     const modules = (values.module as string[] | undefined)?.map(text => parseLink(text, 'module'))
     const misplaced = can === 'wasm/run'
       ? ['task', 'receipt'].find(flag => values[flag] !== undefined)
-      : ['max-fuel', 'module', ...(can === 'receipt/attest' ? ['max-price', 'task'] : ['receipt'])].find(flag => values[flag] !== undefined)
+      : ['max-fuel', 'max-spend', 'module', ...(can === 'receipt/attest' ? ['max-price', 'task'] : ['receipt'])].find(flag => values[flag] !== undefined)
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} does not apply to ${can}`)
     if (can === 'wasm/run' && maxFuel === undefined) throw new UsageError('wasm/run needs --max-fuel N (the most fuel one task may use)')
 
@@ -141,6 +144,7 @@ Examples:
       if (can === 'wasm/run') {
         const caveats: WasmRunCaveats = { maxFuel }
         if (maxPrice !== undefined) caveats.maxPrice = maxPrice
+        if (maxSpend !== undefined) caveats.maxSpend = maxSpend
         if (modules !== undefined) caveats.modules = modules
         delegation = await delegateWasmRun({ issuer: identity.signer, audience, caveats, proofs, expiration, ...(resource !== undefined ? { with: resource } : {}), ...(notBefore !== undefined ? { notBefore } : {}) })
       } else {
@@ -199,7 +203,7 @@ Examples:
       return 0
     }
     const terms = can === 'wasm/run' && grants[0] !== undefined
-      ? ` (max fuel ${grants[0].maxFuel ?? 'any'}, max price ${grants[0].maxPrice ?? 'any'}, modules ${grants[0].modules?.map(String).join(', ') ?? 'any'})`
+      ? ` (max fuel ${grants[0].maxFuel ?? 'any'}, max price ${grants[0].maxPrice ?? 'any'}, max spend ${grants[0].maxSpend ?? 'any'}, modules ${grants[0].modules?.map(String).join(', ') ?? 'any'})`
       : ''
     stdout.write(`delegation ${delegation.cid}\n  ${identity.did} → ${audience}\n  ${can}${terms}\n  valid ${notBefore !== undefined ? `from ${describeWhen(notBefore)} ` : ''}until ${describeWhen(expiration)}\n  written to ${out}\n`)
     return 0

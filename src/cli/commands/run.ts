@@ -22,6 +22,7 @@ import { ProgressLine } from '../output.js'
 import { integerFlag } from '../network.js'
 import { progressRenderer, printReport, jsonReport } from '../report.js'
 import { readWorkflowFile } from '../workflow-file.js'
+import type { DID } from '../../auth/types.js'
 import type { Command } from '../command.js'
 import type { WorkflowReport } from '../../workflow/run.js'
 import type { Delegation } from '../../auth/delegation.js'
@@ -158,6 +159,12 @@ async function runOnDevnet (init: RunInit & { executors: number }): Promise<Work
     const requester = new Requester({ node, repo, signer: identity.signer })
     try {
       await requester.start()
+      // The devnet's faucet pays: whoever the budget's resource is (this node, or the one its proof acts for).
+      await devnet.fund(identity.did)
+      for (const proof of init.proofs) {
+        const payer = proof.capabilities[0]?.with
+        if (typeof payer === 'string' && payer.startsWith('did:')) await devnet.fund(payer as DID)
+      }
       const render = progress !== undefined ? progressRenderer(progress) : undefined
       const report = await requester.submit(init.bytes, init.file, {
         scheduler: devnet.scheduler.node.peerId,

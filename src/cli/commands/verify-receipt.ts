@@ -91,7 +91,7 @@ function report (verified: VerifiedReceipt): string {
       lines.push(`chain       ${invocation.chain.length} delegation${invocation.chain.length === 1 ? '' : 's'}, valid, none revoked:`)
       for (const cid of invocation.chain) lines.push(`              ${cid}`)
       const grant = invocation.grant
-      lines.push(`grant       wasm/run on ${grant.with}: max fuel ${grant.maxFuel ?? 'any'}, max price ${grant.maxPrice ?? 'any'}, modules ${grant.modules?.map(String).join(', ') ?? 'any'}`)
+      lines.push(`grant       wasm/run on ${grant.with}: max fuel ${grant.maxFuel ?? 'any'}, max price ${grant.maxPrice ?? 'any'}, max spend ${grant.maxSpend ?? 'any'}, modules ${grant.modules?.map(String).join(', ') ?? 'any'}`)
     }
   }
   return lines.join('\n') + '\n'

@@ -16,6 +16,7 @@ import { cidOf, codecs, isIpldMap } from '../../model/block.js'
 import { parseResource } from '../../model/instruction.js'
 import { matchesCid } from '../../auth/delegation.js'
 import { MAX_TASK_MEMORY, MAX_TASK_TIME_MS } from '../../constants.js'
+import { isAmount } from '../../model/price.js'
 import type { Instruction, IpldValue, TaskMeta } from '../../model/types.js'
 
 /** Protocol id. */
@@ -60,6 +61,8 @@ export interface ExecuteRequest {
   prf: CID[]
   /** Every block of those delegations' DAGs. */
   proofs: Array<{ cid: CID, bytes: Uint8Array }>
+  /** The executor's winning bid (its CID), when the task was awarded in a market round. */
+  bid?: CID
 }
 
 /** The final answer: everything a requester needs to check the receipt offline. */
@@ -111,6 +114,7 @@ export interface ParsedExecuteRequest {
   meta: TaskMeta
   prf: CID[]
   proofs: Map<string, { cid: CID, bytes: Uint8Array }>
+  bid?: CID
 }
 
 function fail (message: string): never {
@@ -120,7 +124,7 @@ function fail (message: string): never {
 function checkMeta (value: unknown): TaskMeta {
   if (!isIpldMap(value)) fail('`meta` is not a map')
   const meta: TaskMeta = {}
-  const { fuel, memory, time } = value as { fuel?: unknown, memory?: unknown, time?: unknown }
+  const { fuel, memory, time, price } = value as { fuel?: unknown, memory?: unknown, time?: unknown, price?: unknown }
   if (fuel !== undefined) {
     if (!((typeof fuel === 'number' && Number.isSafeInteger(fuel)) || typeof fuel === 'bigint') || fuel <= 0) fail('`meta.fuel` must be a positive integer')
     meta.fuel = fuel
@@ -132,6 +136,10 @@ function checkMeta (value: unknown): TaskMeta {
   if (time !== undefined) {
     if (typeof time !== 'number' || !Number.isSafeInteger(time) || time <= 0 || time > MAX_TASK_TIME_MS) fail(`\`meta.time\` must be a positive integer up to ${MAX_TASK_TIME_MS}`)
     meta.time = time
+  }
+  if (price !== undefined) {
+    if (!isAmount(price)) fail('`meta.price` must be a non-negative integer (credits per million fuel)')
+    meta.price = price
   }
   return meta
 }
@@ -210,7 +218,10 @@ export function parseExecuteRequest (value: unknown): ParsedExecuteRequest {
     proofs.set(cid.toString(), { cid, bytes })
   }
   for (const link of prf as CID[]) if (!proofs.has(link.toString())) fail(`cited proof ${link} is not among \`proofs\``)
+  const bid = request.bid === undefined ? undefined : CID.asCID(request.bid)
+  if (bid === null) fail('`bid` is not a link')
   return {
+    ...(bid !== undefined ? { bid } : {}),
     instruction,
     instructionCid: cidOf(instructionBytes, codecs.dagCbor),
     instructionBytes,

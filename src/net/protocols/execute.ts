@@ -37,7 +37,7 @@ import type { Signer } from '../../auth/types.js'
 import type { Executor } from '../../executor/interface.js'
 import type { IpldValue } from '../../model/types.js'
 import type { AbortOptions, Blocks, Repo } from '../../store/interface.js'
-import type { ExecuteDone, ExecuteErrorAnswer, ExecuteRequest } from './execute-messages.js'
+import type { ExecuteDone, ExecuteErrorAnswer, ExecuteRequest, ParsedExecuteRequest } from './execute-messages.js'
 
 export * from './execute-messages.js'
 
@@ -77,6 +77,12 @@ export interface ExecuteServiceInit {
    * @default 4
    */
   maxConcurrent?: number
+  /**
+   * Decides whether to take an award (e.g. `BidPolicy.checkAward`): returns
+   * the error to refuse it with, or `undefined`. Runs after the request is
+   * parsed, before anything is signed or run.
+   */
+  checkAward?: (request: ParsedExecuteRequest) => Error | undefined
 }
 
 function errorAnswer (err: Error): ExecuteErrorAnswer {
@@ -187,7 +193,7 @@ export class ExecuteService {
       await stream.close({ signal: AbortSignal.timeout(this.requestTimeoutMs) })
     } catch (err) {
       this.log.error('executing for %p failed: %e', remote, err)
-      if (err instanceof InvalidExecuteRequestError) {
+      if (err instanceof InvalidExecuteRequestError || err instanceof AwardNotTakenError) {
         this.log('refused a request from %p: %s: %s', remote, err.name, err.message)
         await this.refuse(stream, err)
       }
@@ -201,6 +207,8 @@ export class ExecuteService {
   /** Validates, signs the invocation, accepts, runs, signs the receipt. `undefined` when refused. */
   private async run (stream: Stream, decoded: unknown, signal: AbortSignal): Promise<ExecuteDone | undefined> {
     const request = parseExecuteRequest(decoded)
+    const refusal = this.init.checkAward?.(request)
+    if (refusal !== undefined) throw new AwardNotTakenError(refusal)
     const getter = { get: async (cid: CID) => request.proofs.get(cid.toString())?.bytes }
     const cited: Delegation[] = []
     for (const link of request.prf) {
@@ -246,6 +254,14 @@ export class ExecuteService {
       })
     }
     return { receipt: receipt.bytes, invocation: signed.invocation.bytes, authorization: signed.authorization.bytes, executed: result.executed, durationMs: result.durationMs }
+  }
+}
+
+/** Carries the refusal of an award (its own name, e.g. `AwardRefused`) to the answer. */
+class AwardNotTakenError extends IpvmError {
+  constructor (cause: Error) {
+    super(cause.message)
+    this.name = cause.name
   }
 }
 

@@ -67,11 +67,21 @@ export interface RawBlock { cid: CID, bytes: Uint8Array }
 
 /** A task's progress or end. */
 export type TaskUpdate =
+  | { index: number, state: 'waiting', reason: string }
   | { index: number, state: 'running', executor: string }
-  | { index: number, state: 'done' | 'failed', memoized: boolean, receipt: Uint8Array, blocks: RawBlock[] }
+  | { index: number, state: 'done' | 'failed', memoized: boolean, receipt: Uint8Array, blocks: RawBlock[], market?: TaskPrice }
 
-/** Counts, sent as a heartbeat. */
-export interface SubmitStatus { done: number, failed: number, running: number, pending: number }
+/** What the scheduler says a task awarded in the market cost (the price is also in the receipt's invocation, signed by the executor). */
+export interface TaskPrice {
+  executor: string
+  /** Credits per million fuel. */
+  price: number
+  /** Credits charged. */
+  cost: number
+}
+
+/** Counts, sent as a heartbeat. `waiting`: tasks no executor has bid on yet. */
+export interface SubmitStatus { done: number, failed: number, running: number, pending: number, waiting?: number }
 
 /** Answers the scheduler sends. */
 export type SubmitAnswer =
@@ -129,10 +139,16 @@ function parseTask (value: unknown): TaskUpdate | undefined {
   const task = value as { [key: string]: unknown }
   if (!isCount(task.index)) return undefined
   if (task.state === 'running') return typeof task.executor === 'string' ? { index: task.index, state: 'running', executor: task.executor } : undefined
+  if (task.state === 'waiting') return typeof task.reason === 'string' ? { index: task.index, state: 'waiting', reason: task.reason.slice(0, 500) } : undefined
   if (task.state !== 'done' && task.state !== 'failed') return undefined
   if (typeof task.memoized !== 'boolean' || !(task.receipt instanceof Uint8Array)) return undefined
   const blocks = parseBlocks(task.blocks)
-  return blocks === undefined ? undefined : { index: task.index, state: task.state, memoized: task.memoized, receipt: task.receipt, blocks }
+  if (blocks === undefined) return undefined
+  const market = task.market as { [key: string]: unknown } | undefined
+  const price = isIpldMap(market) && typeof market.executor === 'string' && isCount(market.price) && isCount(market.cost)
+    ? { executor: market.executor, price: market.price, cost: market.cost }
+    : undefined
+  return { index: task.index, state: task.state, memoized: task.memoized, receipt: task.receipt, blocks, ...(price !== undefined ? { market: price } : {}) }
 }
 
 /** Checks an answer's shape: `undefined` when it is none of the answers. */
@@ -154,8 +170,9 @@ export function parseSubmitAnswer (value: unknown): SubmitAnswer | undefined {
     return task === undefined ? undefined : { task }
   }
   if (isIpldMap(answer.status)) {
-    const { done, failed, running, pending } = answer.status as { [key: string]: unknown }
-    return isCount(done) && isCount(failed) && isCount(running) && isCount(pending) ? { status: { done, failed, running, pending } } : undefined
+    const { done, failed, running, pending, waiting } = answer.status as { [key: string]: unknown }
+    if (!(isCount(done) && isCount(failed) && isCount(running) && isCount(pending))) return undefined
+    return { status: { done, failed, running, pending, ...(isCount(waiting) ? { waiting } : {}) } }
   }
   if (isIpldMap(answer.done)) {
     const { ok } = answer.done as { ok?: unknown }
