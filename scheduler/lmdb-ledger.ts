@@ -151,7 +151,7 @@ export class LmdbLedger implements Ledger {
   async openEscrow (init: OpenEscrow): Promise<Escrow> {
     const { id, payer, payee, amount, workflow, task, budget, minPayeeStake } = init
     const { escrow } = await this._append(() => {
-      _amount(amount, `escrow ${id}`, true)
+      _amount(amount, `escrow ${id}`, false)
       if (budget !== undefined) _amount(budget, `the budget of escrow ${id}`, false)
       if (minPayeeStake !== undefined) _amount(minPayeeStake, `the minimum payee stake of escrow ${id}`, false)
       if (this.stored.escrow(id) !== undefined) throw new AlreadySettledError(`escrow ${id} exists already`)
@@ -403,7 +403,7 @@ function _apply (state: _State, entry: JournalEntry): Escrow | undefined {
       return undefined
     }
     case 'escrow': {
-      const amount = _amount(entry.amount, `escrow ${entry.escrow}`, true)
+      const amount = _amount(entry.amount, `escrow ${entry.escrow}`, false)
       if (state.escrow(entry.escrow) !== undefined) throw new AlreadySettledError(`escrow ${entry.escrow} exists already`)
       new _Moves(state, `open escrow ${entry.escrow} of ${amount} credits`).add(entry.payer, 'available', -amount).add(entry.payer, 'escrowed', amount).write()
       const escrow: Escrow = {

@@ -119,6 +119,18 @@ test('settleDue lists charged escrows in finalAt order; a charge of 0 pays nothi
   ledger.audit()
 })
 
+test('an escrow of 0 (a task awarded at price 0) records the award, checks the stake, and settles to nothing', async t => {
+  const { ledger } = await ledgerIn(t)
+  await assert.rejects(ledger.openEscrow({ ...open3('free'), amount: 0, minPayeeStake: 1 }), { name: 'InsufficientStake' })
+  const escrow = await ledger.openEscrow({ ...open3('free'), amount: 0 })
+  assert.equal(escrow.state, 'held')
+  await ledger.charge('free', 0, 0)
+  assert.equal((await ledger.settle('free')).state, 'settled')
+  await assert.rejects(ledger.settle('free'), { name: 'AlreadySettled' })
+  assert.deepEqual(balances(ledger, ALICE), { available: 0, staked: 0, escrowed: 0 })
+  ledger.audit()
+})
+
 test('refund returns everything held to the payer, from held and from charged', async t => {
   const { ledger } = await ledgerIn(t)
   await ledger.deposit(ALICE, 1_000)
@@ -169,7 +181,7 @@ test('every named error leaves the ledger unchanged', async t => {
     await rejectsUnchanged(ledger, async () => await ledger.deposit(ALICE, amount), 'InvalidAmount')
     await rejectsUnchanged(ledger, async () => await ledger.stake(ALICE, amount), 'InvalidAmount')
     await rejectsUnchanged(ledger, async () => await ledger.unstake(BOB, amount), 'InvalidAmount')
-    await rejectsUnchanged(ledger, async () => await ledger.openEscrow(open3('new', { amount })), 'InvalidAmount', undefined, ids)
+    if (amount !== 0) await rejectsUnchanged(ledger, async () => await ledger.openEscrow(open3('new', { amount })), 'InvalidAmount', undefined, ids)
     await rejectsUnchanged(ledger, async () => await ledger.slash(BOB, amount, [{ to: CAROL, amount }], 'x'), 'InvalidAmount')
   }
   await rejectsUnchanged(ledger, async () => await ledger.deposit(CAROL, Number.MAX_SAFE_INTEGER), 'InvalidAmount', /more than/)
@@ -419,7 +431,8 @@ class Model {
       }
       case 'open': {
         const workflow = op.workflow === undefined ? undefined : `wf${op.workflow}`
-        if (!valid(op.amount)) return 'InvalidAmount'
+        // A free task (price 0) still has an escrow of 0: it records the award.
+        if (!(Number.isSafeInteger(op.amount) && op.amount >= 0)) return 'InvalidAmount'
         if (this.escrows.has(`e${op.id}`)) return 'AlreadySettled'
         if (op.minPayeeStake !== undefined && (this.accounts.get(DIDS[op.payee]!)?.staked ?? 0) < op.minPayeeStake) return 'InsufficientStake'
         if (op.budget !== undefined && (workflow === undefined ? 0 : this.committed.get(workflow) ?? 0) + op.amount > op.budget) return 'BudgetExceeded'
