@@ -142,7 +142,7 @@ export class Requester {
       status: 'not-run' as const, cached: false, fuel: null
     })
     const failed = tasks.filter(task => task.status !== 'ok').length
-    const priced = tasks.filter(task => task.cost !== undefined && !task.cached)
+    const priced = tasks.filter(task => task.cost !== undefined)
     return {
       source,
       tasks,

@@ -16,10 +16,11 @@ import { verifyReceiptCommand } from './commands/verify-receipt.js'
 import { node } from './commands/node.js'
 import { submit } from './commands/submit.js'
 import { devnet } from './commands/devnet.js'
+import { balance, deposit, executors, status } from './commands/market.js'
 import type { Command } from './command.js'
 import type { Output } from './output.js'
 
-const commands: Command[] = [run, add, receipt, submit, node, devnet, id, delegate, revoke, verifyReceiptCommand]
+const commands: Command[] = [run, add, receipt, submit, status, node, devnet, deposit, balance, executors, id, delegate, revoke, verifyReceiptCommand]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

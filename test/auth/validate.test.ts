@@ -142,6 +142,17 @@ test('CaveatExceeded: a price above the award names maxPrice', async () => {
   assert.equal(error.details.caveat, 'maxPrice')
 })
 
+test('CaveatExceeded: a task committing more than the award\'s maxSpend (fuel limit × price) names maxSpend', async () => {
+  // 5,000 fuel at 5 credits per million fuel commits 1 credit (rounded up): allowed by maxSpend 1, not by 0.
+  const fits = await scenario({ award: { maxSpend: 1 } })
+  assert.equal((await validateInvocation(fits.signed.invocation, { executor: carol, task: fits.terms, blocks: fits.repo.blocks, now: NOW, cache: fits.cache })).error, undefined)
+  const s = await scenario({ award: { maxSpend: 0 } })
+  const error = rejected(await validateInvocation(s.signed.invocation, { executor: carol, task: s.terms, blocks: s.repo.blocks, now: NOW, cache: s.cache }), 'CaveatExceeded', /commits 1 credits but the proof allows at most 0/)
+  assert.equal(error.details.caveat, 'maxSpend')
+  // Free tasks commit nothing: any maxSpend allows them.
+  assert.equal((await validateInvocation(s.signed.invocation, { executor: carol, task: { ...s.terms, price: 0 }, blocks: s.repo.blocks, now: NOW, cache: s.cache })).error, undefined)
+})
+
 test('CaveatExceeded: a module not allowed names modules', async () => {
   const s = await scenario({ module: moduleB })
   const error = rejected(await validateInvocation(s.signed.invocation, { executor: carol, task: s.terms, blocks: s.repo.blocks, now: NOW, cache: s.cache }), 'CaveatExceeded', new RegExp(moduleB.toString()))

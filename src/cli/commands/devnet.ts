@@ -21,6 +21,11 @@ network's bootstrap address) and serves until Ctrl-C. Point \`ipvm submit
 --scheduler ADDR\` at it, or join more nodes with
 \`ipvm node --role executor --listen /ip4/127.0.0.1/tcp/0 --bootstrap ADDR\`.
 
+Tasks are paid for: the scheduler's faucet gives credits to whoever asks
+(\`ipvm deposit 1000000 --scheduler ADDR\`), each executor starts with a stake,
+executors bid 1 credit per million fuel, and escrows settle as soon as a
+receipt is verified (no challenge window).
+
 Nothing is kept: the scheduler's state lives in a temporary directory that is
 removed on exit. \`ipvm run\` starts the same network for one workflow.
 
@@ -48,7 +53,8 @@ Example:
       threads,
       ...(listen !== undefined ? { listen: listen.toString() } : {}),
       onEvent: (event: SchedulerEvent) => {
-        if (event.type === 'task:running') say(`task ${event.index} of …${event.workflow.slice(-8)} running on …${event.executor.slice(-6)}`, { event: event.type, ...event })
+        if (event.type === 'task:waiting') say(`task ${event.index} of …${event.workflow.slice(-8)} waiting: ${event.reason}`, { event: event.type, ...event })
+        else if (event.type === 'task:running') say(`task ${event.index} of …${event.workflow.slice(-8)} running on …${event.executor.slice(-6)}`, { event: event.type, ...event })
         else if (event.type === 'workflow:finished') say(`workflow …${event.workflow.slice(-8)} finished`, { event: event.type, ...event })
       }
     })
@@ -57,6 +63,7 @@ Example:
       say(`devnet ready: 1 scheduler, ${executors} executor${executors === 1 ? '' : 's'}, 1 verifier on 127.0.0.1
   scheduler ${address}
 
+  ipvm deposit 1000000 --scheduler ${address}
   ipvm submit --scheduler ${address} WORKFLOW
 
 Ctrl-C to stop.`, { event: 'ready', scheduler: address, executors: net.executors.map(e => e.node.getMultiaddrs()[0]?.toString()), verifier: net.verifier.node.getMultiaddrs()[0]?.toString() })

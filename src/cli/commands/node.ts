@@ -9,6 +9,7 @@ import { ROLES } from '../../net/discovery.js'
 import { startExecutorRole } from '../../executor/role.js'
 import { startSchedulerRole } from '../../../scheduler/role.js'
 import { startVerifierRole } from '../../../verifier/role.js'
+import { CID } from 'multiformats/cid'
 import { UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
@@ -29,13 +30,18 @@ serves until interrupted (Ctrl-C or SIGTERM), then stops cleanly.
 
 Roles:
   scheduler  takes workflows from \`ipvm submit\` (each with the requester's
-             budget delegation), keeps them in REPO/scheduler.lmdb, and sends
-             their tasks to executors found in the DHT. After a crash or
-             restart it resumes every unfinished workflow without re-running
-             a finished task.
-  executor   runs tasks sent by schedulers in its worker pool after checking
-             their UCAN chain, fetches modules and inputs from the network,
-             and signs the receipts.
+             budget delegation), keeps them in REPO/scheduler.lmdb, and
+             awards their tasks in a market: it announces each task, collects
+             executors' bids, awards the best by price, reputation, locality
+             and load, and holds the task's fuel limit at that price in
+             escrow (REPO/ledger.lmdb) until the receipt comes and the
+             challenge window ends. After a crash or restart it resumes
+             every unfinished workflow without re-running a finished task.
+  executor   bids on announced tasks by its price policy, runs the tasks it
+             is awarded in its worker pool after checking their UCAN chain
+             (price and escrow included), fetches modules and inputs from
+             the network, and signs the receipts. It needs a stake in the
+             scheduler's ledger (\`ipvm deposit --stake\`) to be awarded.
   verifier   joins and announces itself; re-running sampled receipts comes
              with optimistic verification (see the README's roadmap).
 
@@ -46,9 +52,24 @@ Options:
   --bootstrap ADDR   a peer to join through, with /p2p/<peerId> (repeat for
                      several). The first node of a network has none.
   --workers N        executor: worker threads (default: CPUs, at most 4)
-  --max-tasks N      executor: most tasks accepted at once (default 32)
+  --max-tasks N      executor: most tasks accepted at once (default 32); it
+                     declines to bid beyond them
+  --price P          executor: asking price, credits per million fuel
+                     (default 1)
+  --min-price P      executor: lowest price it takes (default: --price); it
+                     bids down to a scheduler's maximum, never below this
+  --refuse-module CID  executor: never bid on or run this module (repeat)
   --open             scheduler: accept workflows that bring no budget
                      delegation (their tasks spend this node's own authority)
+  --max-price P      scheduler: highest price announced when a budget sets
+                     none (default 10)
+  --min-stake N      scheduler: least stake an executor needs (default 1000)
+  --bid-window MS    scheduler: how long bids are collected (default 500; a
+                     round ends earlier once every executor asked answered)
+  --challenge-window SECONDS  scheduler: a receipt's escrow settles this long
+                     after it arrives, unless challenged (default 600)
+  --faucet N         scheduler: answer \`ipvm deposit\` by creating up to N
+                     credits per request (test networks only)
 ${commonHelp}
 
 Loopback addresses (127.0.0.0/8) are accepted only when --listen or
@@ -67,7 +88,15 @@ Example:
     bootstrap: { type: 'string', multiple: true },
     workers: { type: 'string' },
     'max-tasks': { type: 'string' },
-    open: { type: 'boolean' }
+    price: { type: 'string' },
+    'min-price': { type: 'string' },
+    'refuse-module': { type: 'string', multiple: true },
+    open: { type: 'boolean' },
+    'max-price': { type: 'string' },
+    'min-stake': { type: 'string' },
+    'bid-window': { type: 'string' },
+    'challenge-window': { type: 'string' },
+    faucet: { type: 'string' }
   },
   async run (context) {
     const { values, positionals, env, signal, stdout } = context
@@ -79,8 +108,25 @@ Example:
     const bootstrap = parseAddresses(values.bootstrap, 'bootstrap', true)
     const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
     const maxTasks = integerFlag(values['max-tasks'], 'max-tasks', 1, 4096, 32)
-    if (role !== 'executor' && (values.workers !== undefined || values['max-tasks'] !== undefined)) throw new UsageError('--workers and --max-tasks are for executors')
-    if (role !== 'scheduler' && values.open === true) throw new UsageError('--open is for schedulers')
+    const executorFlags = ['workers', 'max-tasks', 'price', 'min-price', 'refuse-module']
+    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet']
+    const misplaced = [...(role !== 'executor' ? executorFlags : []), ...(role !== 'scheduler' ? schedulerFlags : [])].find(flag => values[flag] !== undefined)
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for ${executorFlags.includes(misplaced) ? 'executors' : 'schedulers'}`)
+    const price = values.price === undefined ? undefined : integerFlag(values.price, 'price', 0, 1_000_000_000, 0)
+    const minPrice = values['min-price'] === undefined ? undefined : integerFlag(values['min-price'], 'min-price', 0, 1_000_000_000, 0)
+    if (price !== undefined && minPrice !== undefined && minPrice > price) throw new UsageError('--min-price must not be above --price')
+    const refuseModules = ((values['refuse-module'] ?? []) as string[]).map(text => {
+      try {
+        return CID.parse(text)
+      } catch {
+        throw new UsageError(`--refuse-module ${text} is not a CID`)
+      }
+    })
+    const maxPrice = values['max-price'] === undefined ? undefined : integerFlag(values['max-price'], 'max-price', 0, 1_000_000_000, 0)
+    const minStake = values['min-stake'] === undefined ? undefined : integerFlag(values['min-stake'], 'min-stake', 0, Number.MAX_SAFE_INTEGER, 0)
+    const bidWindowMs = values['bid-window'] === undefined ? undefined : integerFlag(values['bid-window'], 'bid-window', 1, 60_000, 0)
+    const challengeWindowMs = values['challenge-window'] === undefined ? undefined : 1000 * integerFlag(values['challenge-window'], 'challenge-window', 0, 30 * 86_400, 0)
+    const faucet = values.faucet === undefined ? undefined : integerFlag(values.faucet, 'faucet', 1, Number.MAX_SAFE_INTEGER, 0)
     const json = values.json === true
     enableNodeLogs(env)
 
@@ -106,7 +152,15 @@ Example:
       }
       let stopRole: () => Promise<void>
       if (role === 'executor') {
-        const started = await startExecutorRole({ node: ipvmNode, repo, signer: identity.signer, revocations, maxConcurrent: maxTasks, ...(workers !== undefined ? { threads: workers } : {}) })
+        const started = await startExecutorRole({
+          node: ipvmNode,
+          repo,
+          signer: identity.signer,
+          revocations,
+          maxConcurrent: maxTasks,
+          ...(workers !== undefined ? { threads: workers } : {}),
+          bidPolicy: { ...(price !== undefined ? { price } : {}), ...(minPrice !== undefined ? { minPrice } : price !== undefined ? { minPrice: price } : {}), refuseModules }
+        })
         stopRole = started.stop
       } else if (role === 'scheduler') {
         const started = await startSchedulerRole({
@@ -116,6 +170,9 @@ Example:
           dir: home,
           revocations,
           requireProof: values.open !== true,
+          market: { ...(minStake !== undefined ? { minStake } : {}), ...(bidWindowMs !== undefined ? { bidWindowMs } : {}), ...(challengeWindowMs !== undefined ? { challengeWindowMs } : {}) },
+          ...(maxPrice !== undefined ? { maxPrice } : {}),
+          ...(faucet !== undefined ? { faucet } : {}),
           onEvent: event => { const line = describeEvent(event); if (line !== undefined) say(line, { event: event.type, ...event }) }
         })
         stopRole = started.stop
@@ -142,6 +199,7 @@ function describeEvent (event: SchedulerEvent): string | undefined {
   switch (event.type) {
     case 'workflow:resumed': return `workflow …${id} resumed`
     case 'task:memoized': return `workflow …${id} task ${event.index}: answered from a recorded receipt`
+    case 'task:waiting': return `workflow …${id} task ${event.index}: waiting (${event.reason})`
     case 'task:running': return `workflow …${id} task ${event.index}: running on ${event.executor}`
     case 'task:finished': return `workflow …${id} task ${event.index}: ${event.state.state}${event.state.state === 'failed' ? ` (${event.state.error.name}: ${event.state.error.message})` : ''}`
     case 'workflow:finished': return `workflow …${id} finished`
