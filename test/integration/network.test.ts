@@ -28,9 +28,25 @@ import type { Instruction } from '../../src/model/types.js'
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
 
-/** A requester home holding the hashchain module, and a workflow file written from `tasks(module)`. */
-async function requesterHome (t: TestContext, tasks: (module: string) => unknown[]): Promise<{ home: string, file: string }> {
+/** A scheduler that runs a faucet (test networks pay with credits it creates on request) and settles each receipt at once. */
+const SCHEDULER = ['--faucet', '1000000000', '--challenge-window', '0']
+
+/** Stakes each executor at `scheduler` with `ipvm deposit --stake`, as their operators would. */
+async function stake (t: TestContext, scheduler: NodeProcess, executors: NodeProcess[]): Promise<void> {
   const home = await tempDir(t)
+  await Promise.all(executors.map(async executor => {
+    const did = (await executor.waitFor(event => event.event === 'started', 1_000)).did as string
+    const done = await ipvm(t, ['deposit', '10000', '--stake', '--to', did, '--scheduler', scheduler.address], home)
+    assert.equal(done.code, 0, done.stderr)
+  }))
+}
+
+/** A requester home holding the hashchain module, credited at `scheduler`, and a workflow file written from `tasks(module)`. */
+async function requesterHome (t: TestContext, scheduler: NodeProcess, tasks: (module: string) => unknown[]): Promise<{ home: string, file: string }> {
+  const home = await tempDir(t)
+  const funded = await ipvm(t, ['deposit', '1000000000', '--scheduler', scheduler.address, '--json'], home)
+  assert.equal(funded.code, 0, funded.stderr)
+  assert.equal(JSON.parse(funded.stdout).available, 1_000_000_000)
   const added = await ipvm(t, ['add', '-q', join(examples, 'build/hashchain.wasm')], home)
   assert.equal(added.code, 0, added.stderr)
   const module = added.stdout.trim()
@@ -51,9 +67,10 @@ function inId (task: unknown): string {
 }
 
 async function network (t: TestContext, executors: number): Promise<{ scheduler: NodeProcess, executors: NodeProcess[], verifier: NodeProcess }> {
-  const scheduler = await startNode(t, 'scheduler', await tempDir(t), ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  const scheduler = await startNode(t, 'scheduler', await tempDir(t), ['--listen', '/ip4/127.0.0.1/tcp/0', ...SCHEDULER])
   const join_ = async (role: string): Promise<NodeProcess> => await startNode(t, role, await tempDir(t), ['--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', scheduler.address])
   const nodes = await Promise.all([...Array.from({ length: executors }, async () => await join_('executor')), join_('verifier')])
+  await stake(t, scheduler, nodes.slice(0, executors))
   return { scheduler, executors: nodes.slice(0, executors), verifier: nodes[executors] as NodeProcess }
 }
 
@@ -93,7 +110,7 @@ test('one scheduler, three executors and a verifier as processes: hostile input 
   })
 
   await t.test('a workflow completes while the executor running one of its tasks is SIGKILLed', async () => {
-    const { home, file } = await requesterHome(t, module => [chain(module, 1, 400_000_000), chain(module, 2, 400_000_000), chain(module, 3, 400_000_000)])
+    const { home, file } = await requesterHome(t, net.scheduler, module => [chain(module, 1, 400_000_000), chain(module, 2, 400_000_000), chain(module, 3, 400_000_000)])
     const submit = startCommand(t, ['submit', '--json', '--scheduler', net.scheduler.address, file], home, 90_000)
     // The first executor given a task dies at once.
     const running = await net.scheduler.waitFor(event => event.event === 'task:running', 30_000)
@@ -113,15 +130,25 @@ test('one scheduler, three executors and a verifier as processes: hostile input 
     // Reassigned: the killed executor's task ran again, elsewhere.
     const runs = net.scheduler.events.filter(event => event.event === 'task:running' && event.index === running.index)
     assert.ok(runs.length >= 2, 'the task was reassigned')
+    // The scheduler's view of the market: the dead executor completed nothing and lost reputation; each task was paid once.
+    const known = await ipvm(t, ['executors', '--json', '--scheduler', net.scheduler.address], home)
+    assert.equal(known.code, 0, known.stderr)
+    const records = JSON.parse(known.stdout) as Array<{ did: string, completed: number, failed: number, timedOut: number, reputation: number }>
+    const dead = records.find(record => victimDid.includes(record.did))
+    assert.ok(dead !== undefined && dead.completed === 0 && dead.failed + dead.timedOut >= 1 && dead.reputation < 0.5, JSON.stringify(dead))
+    assert.equal(records.reduce((sum, record) => sum + record.completed, 0), 3)
+    const balance = JSON.parse((await ipvm(t, ['balance', '--json', '--scheduler', net.scheduler.address], home)).stdout)
+    assert.deepEqual([balance.available, balance.escrowed], [1_000_000_000 - report.tasks.reduce((sum: number, task: { cost: number }) => sum + task.cost, 0), 0], 'what the requester lacks is what its tasks cost; nothing is left in escrow')
   })
 })
 
 test('a scheduler SIGKILLed mid-workflow resumes after restart: no finished task runs again, the requester follows to the end', { timeout: 120_000 }, async t => {
   const schedulerHome = await tempDir(t)
-  let scheduler = await startNode(t, 'scheduler', schedulerHome, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  let scheduler = await startNode(t, 'scheduler', schedulerHome, ['--listen', '/ip4/127.0.0.1/tcp/0', ...SCHEDULER])
   const executors = await Promise.all([0, 1].map(async () => await startNode(t, 'executor', await tempDir(t), ['--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', scheduler.address])))
+  await stake(t, scheduler, executors)
   // A chain of three tasks, each waiting for the one before.
-  const { home, file } = await requesterHome(t, module => {
+  const { home, file } = await requesterHome(t, scheduler, module => {
     const first = chain(module, 7, 300_000_000)
     const second = chain(module, { 'await/ok': { '/': inId(first) } }, 300_000_000)
     const third = chain(module, { 'await/ok': { '/': inId(second) } }, 300_000_000)
@@ -134,7 +161,7 @@ test('a scheduler SIGKILLed mid-workflow resumes after restart: no finished task
   scheduler.child.kill('SIGKILL')
   await scheduler.exited
   // Same home (its LMDB state and its key), same address; it rejoins through an executor.
-  scheduler = await startNode(t, 'scheduler', schedulerHome, ['--listen', scheduler.address.split('/p2p/')[0] as string, '--bootstrap', (executors[0] as NodeProcess).address])
+  scheduler = await startNode(t, 'scheduler', schedulerHome, ['--listen', scheduler.address.split('/p2p/')[0] as string, '--bootstrap', (executors[0] as NodeProcess).address, ...SCHEDULER])
   await scheduler.waitFor(event => event.event === 'resumed', 10_000)
   const done = await submit.done
   assert.equal(done.code, 0, done.stderr)
@@ -143,4 +170,7 @@ test('a scheduler SIGKILLed mid-workflow resumes after restart: no finished task
   assert.deepEqual(report.tasks.map((task: { status: string }) => task.status), ['ok', 'ok', 'ok'])
   assert.equal(scheduler.events.filter(event => event.event === 'task:running' && event.index === 0).length, 0, 'the finished task did not run again')
   assert.ok(scheduler.events.some(event => event.event === 'task:finished' && event.index === 2), 'the restarted scheduler finished the workflow')
+  // The ledger survived the crash: the escrow of the task in flight was refunded at restart, and the requester was charged once per task.
+  const balance = JSON.parse((await ipvm(t, ['balance', '--json', '--scheduler', scheduler.address], home)).stdout)
+  assert.deepEqual([balance.available, balance.escrowed], [1_000_000_000 - report.tasks.reduce((sum: number, task: { cost: number }) => sum + task.cost, 0), 0], 'what the requester lacks is what its tasks cost; nothing is left in escrow')
 })
