@@ -264,7 +264,16 @@ test('network commands: misuse exits 2 with a clear message; an unreachable sche
     [['node', '--role', 'executor'], /--listen ADDR is required/],
     [['node', '--role', 'executor', '--listen', 'not-an-address'], /--listen not-an-address: not a multiaddr/],
     [['node', '--role', 'verifier', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'], /has no \/p2p\/<peerId>/],
-    [['node', '--role', 'verifier', '--listen', '/ip4/127.0.0.1/tcp/0', '--workers', '2'], /--workers and --max-tasks are for executors/],
+    [['node', '--role', 'verifier', '--listen', '/ip4/127.0.0.1/tcp/0', '--workers', '2'], /--workers is for executors/],
+    [['node', '--role', 'scheduler', '--listen', '/ip4/127.0.0.1/tcp/0', '--price', '3'], /--price is for executors/],
+    [['node', '--role', 'executor', '--listen', '/ip4/127.0.0.1/tcp/0', '--faucet', '10'], /--faucet is for schedulers/],
+    [['node', '--role', 'executor', '--listen', '/ip4/127.0.0.1/tcp/0', '--price', '2', '--min-price', '5'], /--min-price must not be above --price/],
+    [['node', '--role', 'executor', '--listen', '/ip4/127.0.0.1/tcp/0', '--refuse-module', 'nope'], /--refuse-module nope is not a CID/],
+    [['deposit', '100'], /give the scheduler with --scheduler ADDR/],
+    [['deposit', 'lots', '--scheduler', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJ4fingZMB8K3SbTP3nZwNrhdorfuY6UURAihFyZV7PKH'], /--AMOUNT must be an integer/],
+    [['deposit', '5', '--to', 'did:web:example.com', '--scheduler', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJ4fingZMB8K3SbTP3nZwNrhdorfuY6UURAihFyZV7PKH'], /--to did:web:example.com is not a did:key/],
+    [['balance', 'a', 'b'], /at most one DID/],
+    [['status'], /needs one WORKFLOW/],
     [['submit', example('workflows/arith.json')], /give the scheduler with --scheduler ADDR/],
     [['submit', '--scheduler', '/ip4/127.0.0.1/tcp/1', example('workflows/arith.json')], /has no \/p2p\/<peerId>/],
     [['devnet', '--listen', '/ip4/10.0.0.1/tcp/4001'], /--listen must be a loopback address/],
@@ -282,4 +291,10 @@ test('network commands: misuse exits 2 with a clear message; an unreachable sche
   assert.equal(gone.code, 1, gone.stderr)
   assert.match(gone.stderr, /scheduler/)
   assertClean(gone)
+  for (const args of [['balance'], ['executors'], ['status', example('workflows/arith.json')], ['deposit', '10']]) {
+    const unreachable = await ipvm([...args, '--scheduler', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWJ4fingZMB8K3SbTP3nZwNrhdorfuY6UURAihFyZV7PKH'], home)
+    assert.equal(unreachable.code, 1, unreachable.stderr)
+    assert.match(unreachable.stderr, /cannot reach the scheduler at \/ip4\/127\.0\.0\.1\/tcp\/9/)
+    assertClean(unreachable)
+  }
 })

@@ -213,3 +213,46 @@ test('an executor takes only awards that match its own live bid and its minimum 
   assert.throws(() => { policy.checkAward({ task: inid, module, price: 1 }) }, { name: 'AwardRefused', message: /below this executor's minimum 2/ })
   assert.throws(() => { policy.checkAward({ task: inid, module: refused, price: 4 }) }, { name: 'AwardRefused' })
 })
+
+test('market requests: a deposit without a faucet, a forged deposit, an unknown kind and garbage each get a named refusal; the node keeps serving', async t => {
+  const net = await devnet(t, { executors: 1 }, false)
+  const [client] = await loopbackNetwork(t, 1, 72)
+  const clientId = await identityFromSeed(new Uint8Array(32).fill(73))
+  const { signDeposit } = await import('../../src/net/protocols/market.js')
+  const { startSchedulerRole } = await import('../../scheduler/role.js')
+  const refusal = async (peer: Parameters<typeof marketRequest>[1], request: unknown): Promise<string> => {
+    try {
+      await marketRequest(client!.libp2p, peer, request as never)
+      return 'answered'
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`
+    }
+  }
+  // The devnet's faucet answers a deposit signed by the node that sends it (loopback node 72 has key seed 73)…
+  const own = await signDeposit({ from: clientId.did, to: clientId.did, amount: 5, stake: false, issued: Date.now() }, clientId.signer)
+  const answered = await marketRequest(client!.libp2p, net.address, { deposit: own.bytes }) as { account: { available: number } }
+  assert.equal(answered.account.available, 5)
+  // …not one signed by someone else and relayed…
+  const other = await identityFromSeed(new Uint8Array(32).fill(99))
+  const relayed = await signDeposit({ from: other.did, to: other.did, amount: 5, stake: false, issued: Date.now() }, other.signer)
+  assert.match(await refusal(net.address, { deposit: relayed.bytes }), /^InvalidMarketMessage: deposit from did:key:\S+ claims to be issued by/)
+  // …nor one beyond the faucet's limit.
+  const greedy = await signDeposit({ from: clientId.did, to: clientId.did, amount: 2e15, stake: false, issued: Date.now() }, clientId.signer)
+  assert.match(await refusal(net.address, { deposit: greedy.bytes }), /^DepositRefused: the faucet gives at most 1000000000 credits per request/)
+  // A scheduler without a faucet refuses every deposit.
+  const [plain] = await loopbackNetwork(t, 1, 74)
+  const home = await tempDir(t)
+  const role = await startSchedulerRole({ node: plain!, repo: memoryRepo(), signer: (await identityFromSeed(new Uint8Array(32).fill(75))).signer, dir: home, advertise: false })
+  t.after(async () => { await role.stop() })
+  assert.match(await refusal(plain!.getMultiaddrs()[0]!, { deposit: own.bytes }), /^DepositRefused: this scheduler runs no faucet/)
+  // An executor answers calls for bids only; garbage and unknown kinds are named.
+  const executor = net.executors[0]!.node.getMultiaddrs()[0]!
+  assert.match(await refusal(executor, { balance: { did: clientId.did } }), /^UnsupportedMarketRequest: this node does not answer "balance" requests/)
+  assert.match(await refusal(executor, { nonsense: 1 }), /^MalformedMessageError: unknown market request "nonsense"/)
+  assert.match(await refusal(executor, { bids: { announcement: new Uint8Array([1, 2, 3]) } }), /^MalformedMessageError: announce message is not DAG-CBOR/)
+  assert.match(await refusal(net.address, { status: { workflow: 'bafkreinothere' } }), /^UnknownWorkflow/)
+  // Still serving.
+  const balance = await marketRequest(client!.libp2p, net.address, { balance: { did: clientId.did } }) as { account: { available: number } }
+  assert.equal(balance.account.available, 5)
+  conserved(net.scheduler.role.ledger)
+})
