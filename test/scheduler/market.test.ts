@@ -14,6 +14,7 @@ import { Market } from '../../scheduler/market.js'
 import { LmdbLedger } from '../../scheduler/lmdb-ledger.js'
 import { ReputationBook } from '../../scheduler/reputation.js'
 import { instructionCid } from '../../src/model/instruction.js'
+import { getSignedRecord } from '../../src/net/records.js'
 import { MATH_WAT, task, tempDir, wat, workflowFile } from '../helpers.js'
 import { loopbackNetwork, loopbackNode } from '../net/helpers.js'
 import type { TestContext } from 'node:test'
@@ -73,6 +74,12 @@ test('the cheapest executor wins; the requester pays fuel × price, the executor
   assert.equal(ledger.account(requesterId.did).available, 1_000_000 - paid)
   assert.equal(ledger.account(cheapest).available, report.tasks.filter(x => x.executor === cheapest).reduce((sum, x) => sum + (x.cost ?? 0), 0))
   conserved(ledger)
+  // Each task was also announced as a signed DHT record, readable by any node of the network.
+  const record = await getSignedRecord(net.executors[2]!.node, net.scheduler.node.peerId.toString(), `task/${report.tasks[0]!.instructionCid}`, within(10_000))
+  const announcement = openAnnouncement(record.value)
+  assert.equal(announcement.payload.scheduler, net.scheduler.identity.did)
+  assert.ok(announcement.payload.task.equals(report.tasks[0]!.instructionCid))
+  assert.equal(announcement.payload.maxPrice, 10)
 })
 
 test('with no bid under the maximum price the task waits, says why, and fails NoExecutor after the award timeout', async t => {
