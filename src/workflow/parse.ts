@@ -207,6 +207,13 @@ export function parseWorkflow (bytes: Uint8Array, source = 'workflow'): Workflow
     throw new WorkflowValidationError(source, issues.list)
   }
   if (value.market !== undefined && !isIpldMap(value.market)) issues.add('market', `market must be a map, not ${kindOf(value.market)}`)
+  else if (value.market !== undefined) {
+    // What the requester's budget takes from the file: whole credits (per million fuel for the price).
+    for (const key of ['maxPrice', 'budget']) {
+      const amount = (value.market as { [key: string]: unknown })[key]
+      if (amount !== undefined && !(typeof amount === 'number' && Number.isSafeInteger(amount) && amount >= 0)) issues.add(`market.${key}`, `${key} must be a non-negative whole number of credits${key === 'maxPrice' ? ' per million fuel' : ''}`)
+    }
+  }
   const checked: WorkflowTask[] = []
   tasks.forEach((task, index) => {
     const result = checkTask(task, index, issues)

@@ -123,3 +123,11 @@ test('oversized files are refused before parsing', () => {
   const huge = new Uint8Array(16 * 1024 * 1024 + 1).fill(0x20)
   assert.throws(() => parseWorkflow(huge, 'big.json'), (err: Error) => err.name === 'WorkflowValidationError' && /over the limit/.test(err.message))
 })
+
+test('a market section gives the budget\'s price and total as whole credits; anything else is named', () => {
+  const workflow = parseWorkflow(enc(JSON.stringify({ tasks: [good()], market: { maxPrice: 5, budget: 1_000, sampleRate: 0.1 } })))
+  assert.deepEqual(workflow.market, { maxPrice: 5, budget: 1_000, sampleRate: 0.1 })
+  assertIssue({ tasks: [good()], market: { maxPrice: -1 } }, 'market.maxPrice', /non-negative whole number of credits per million fuel/)
+  assertIssue({ tasks: [good()], market: { budget: 2.5 } }, 'market.budget', /non-negative whole number of credits/)
+  assertIssue({ tasks: [good()], market: [] }, 'market', /market must be a map/)
+})

@@ -32,7 +32,10 @@ in the repository, like \`ipvm run\`'s.
 
 The scheduler gets a budget: a wasm/run delegation from this node's identity
 (\`ipvm id\`) to the scheduler, limited to the workflow's modules and largest
-fuel limit, valid for --ttl seconds. Modules and input files are served from
+fuel limit, to --max-price and --budget, valid for --ttl seconds. Tasks are
+paid from this node's account at the scheduler (\`ipvm balance\`; on a devnet,
+\`ipvm deposit\` fills it): each task's fuel limit at the awarded price is held
+in escrow, and what it did not burn is refunded. Modules and input files are served from
 this repository (\`ipvm add FILE\`) while the workflow runs: this command
 listens on --listen for the executors to fetch them.
 
@@ -52,6 +55,11 @@ Options:
                     CAR file or base64 from \`ipvm delegate\`); repeat
   --ttl SECONDS     lifetime of the budget given to the scheduler (default
                     86400)
+  --max-price P     highest price the budget allows, in credits per million
+                    fuel (default: the file's market.maxPrice, else 10)
+  --budget N        most credits the whole workflow may commit (default: the
+                    file's market.budget, else only this node's balance at
+                    the scheduler limits it)
   --reconnect SECONDS  how long the scheduler may be unreachable (default 60)
   --force           submit even when this workflow succeeded before (by
                     default its recorded receipts are shown)
@@ -73,6 +81,8 @@ Example:
     listen: { type: 'string', multiple: true },
     proof: { type: 'string', multiple: true },
     ttl: { type: 'string' },
+    'max-price': { type: 'string' },
+    budget: { type: 'string' },
     reconnect: { type: 'string' },
     force: { type: 'boolean' }
   },
@@ -85,6 +95,8 @@ Example:
     if (scheduler.length === 0 && bootstrap.length === 0) throw new UsageError('give the scheduler with --scheduler ADDR (or $IPVM_SCHEDULER), or a network to find it in with --bootstrap ADDR')
     const ttl = integerFlag(values.ttl, 'ttl', 60, 30 * 86_400, 86_400)
     const reconnect = integerFlag(values.reconnect, 'reconnect', 0, 86_400, 60)
+    const maxPrice = values['max-price'] === undefined ? undefined : integerFlag(values['max-price'], 'max-price', 0, 1_000_000_000, 0)
+    const budget = values.budget === undefined ? undefined : integerFlag(values.budget, 'budget', 0, Number.MAX_SAFE_INTEGER, 0)
     const given = parseAddresses(values.listen, 'listen')
     const loopback = loopbackConfigured(scheduler, bootstrap, given)
     const listen = given.length > 0 ? given.map(String) : [loopback ? '/ip4/127.0.0.1/tcp/0' : '/ip4/0.0.0.0/tcp/0']
@@ -111,6 +123,8 @@ Example:
             proofs,
             budgetTtlSeconds: ttl,
             reconnectMs: reconnect * 1000,
+            ...(maxPrice !== undefined ? { maxPrice } : {}),
+            ...(budget !== undefined ? { budget } : {}),
             signal,
             ...(render !== undefined ? { onEvent: render } : {})
           })
