@@ -137,7 +137,8 @@ export interface RankedBid {
 
 /** The outcome of one call for bids. */
 export interface Round {
-  announcement: Opened<Announcement>
+  /** Absent when the round could not be held (discovery failed). */
+  announcement?: Opened<Announcement>
   asked: number
   bids: RankedBid[]
   declines: Array<{ peer: string, code: DeclineCode, reason: string }>
@@ -339,7 +340,7 @@ export class Market {
     const [code] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? []
     if (code === 'price') return `no executor bid under price ${maxPrice}`
     if (code === 'capacity') return 'no executor has capacity'
-    if (code === 'module') return `no executor runs module ${String(round.announcement.payload.module)}`
+    if (code === 'module') return `no executor runs module ${String(round.announcement?.payload.module)}`
     return `no valid bid before the deadline (${round.refused.length} refused: ${round.refused.slice(0, 3).map(r => r.reason).join('; ')})`
   }
 
@@ -374,7 +375,9 @@ export class Market {
         round = await this.round(task, terms.maxPrice, signal)
       } catch (err) {
         if (signal.aborted) return failure(task, 'Aborted', 'aborted')
-        throw err
+        // Discovery failed (the DHT, the network): the task waits like one nobody bid on.
+        this.log('round for %s failed: %s', task.instructionCid, (err as Error).message)
+        round = { asked: 0, bids: [], declines: [], refused: [] }
       }
       let unstaked = 0
       const skipped = new Set<string>()
@@ -436,8 +439,13 @@ export class Market {
           return won
         } catch (err) {
           const error = err as Error
-          await this.init.ledger.refund(escrowId, `${error.name}: ${error.message}`)
-          this.emit({ type: 'refunded', escrow: escrowId, reason: error.name })
+          try {
+            await this.init.ledger.refund(escrowId, `${error.name}: ${error.message}`)
+            this.emit({ type: 'refunded', escrow: escrowId, reason: error.name })
+          } catch (refundError) {
+            // Settled or refunded already (e.g. by a restart's cleanup): nothing is lost, the journal says which.
+            this.log.error('refunding %s failed: %e', escrowId, refundError)
+          }
           if (signal.aborted) return failure(task, 'Aborted', 'aborted')
           if (error.name === 'EscalatedCapability') return failure(task, 'CaveatExceeded', error.message)
           const silent = error.name === 'MessageTimeoutError' || error.name === 'UnexpectedEndOfStreamError' || /dial|connect/i.test(error.message)
