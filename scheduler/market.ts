@@ -5,10 +5,10 @@
  * For each ready task:
  *
  * 1. **Announce.** A signed announcement (InID, module, fuel limit, maximum
- *    price, bid deadline) is published as a DHT record (`task/<InID>`, in the
- *    background) and sent as a call for bids over `/ipvm/market/1.0.0` to at
- *    most `maxBidders` executors found in the DHT, those that provide the
- *    module first.
+ *    price, bid deadline) is sent as a call for bids over `/ipvm/market/1.0.0`
+ *    to at most `maxBidders` executors found in the DHT, those that provide
+ *    the module first, and published as a DHT record (`task/<InID>`, in the
+ *    background) when the task waits, or every time (`announceInDht`).
  * 2. **Bid.** The round ends at the deadline, or as soon as every executor
  *    asked has answered. Bids that arrive late, do not verify, are signed by
  *    another executor than the one asked, answer another announcement or ask
@@ -32,6 +32,7 @@
  *    price 10", "no executor has capacity", …), which `ipvm status` shows.
  *    After `awardTimeoutMs` it fails with `NoExecutor`.
  */
+import { setMaxListeners } from 'node:events'
 import { TaskError } from '../src/errors.js'
 import { costOf } from '../src/model/price.js'
 import { peerDid } from '../src/executor/remote.js'
@@ -77,8 +78,15 @@ export interface MarketInit {
   maxRetryMs?: number
   /** Most executors awarded one task before it fails. @default 3 */
   maxAttempts?: number
-  /** Publish each announcement as a DHT record. @default true */
-  announceInDht?: boolean
+  /**
+   * When announcements are published as DHT records (`task/<InID>` under the
+   * scheduler's PeerId): `waiting` — for tasks no executor took in a round
+   * (each re-announcement is published again); `always` — every round;
+   * `never`. A DHT put per task costs more than the rest of the market round
+   * (see benchmarks/market), so by default only tasks that wait pay it.
+   * @default 'waiting'
+   */
+  announceInDht?: 'waiting' | 'always' | 'never' | boolean
   /** How often charged escrows are settled (ms). @default 1000 */
   settleEveryMs?: number
   onEvent?: (event: MarketEvent) => void
@@ -230,6 +238,11 @@ export class Market {
     await this.settling
   }
 
+  /** Resolves when the settlements queued so far (the timer's, and those of receipts final at once) are done. */
+  async settled (): Promise<void> {
+    await this.settling
+  }
+
   /** Settles every charged escrow whose challenge window has ended. */
   async settleDue (now = Date.now()): Promise<number> {
     let settled = 0
@@ -280,13 +293,12 @@ export class Market {
     const fuel = Number(task.meta.fuel ?? DEFAULT_TASK_FUEL)
     const deadline = now + this.bidWindowMs
     const announcement = await signAnnouncement({ scheduler: this.init.signer.did(), task: task.instructionCid, module: task.module, fuel, maxPrice, deadline, issued: now }, this.init.signer)
-    if (this.init.announceInDht !== false && routingTableSize(this.init.node) > 0) {
-      putSignedRecord(this.init.node, `task/${task.instructionCid}`, announcement.bytes, { signal: AbortSignal.timeout(10_000) })
-        .catch(err => { this.log('announcing %s in the DHT failed: %s', task.instructionCid, (err as Error).message) })
-    }
+    if (this.publishes() === 'always') this.publish(announcement)
     const peers = await this.bidders(task.module, signal)
     const round: Round = { announcement, asked: peers.length, bids: [], declines: [], refused: [] }
     const window = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))])
+    // One listener per executor asked.
+    setMaxListeners(Math.max(10, peers.length + 5), window)
     await Promise.all(peers.map(async peer => {
       const name = peer.toString()
       try {
@@ -318,6 +330,18 @@ export class Market {
     round.bids = this.rank(round.bids, maxPrice)
     this.emit({ type: 'round', task: task.instructionCid.toString(), announcement: announcement.cid.toString(), asked: round.asked, bids: round.bids.length, declines: round.declines.length, refused: round.refused.length, ms: performance.now() - started })
     return round
+  }
+
+  private publishes (): 'waiting' | 'always' | 'never' {
+    const mode = this.init.announceInDht ?? 'waiting'
+    return mode === true ? 'always' : mode === false ? 'never' : mode
+  }
+
+  /** Publishes `announcement` as the signed DHT record `task/<InID>`, in the background. */
+  private publish (announcement: Opened<Announcement>): void {
+    if (routingTableSize(this.init.node) === 0) return
+    putSignedRecord(this.init.node, `task/${announcement.payload.task}`, announcement.bytes, { signal: AbortSignal.timeout(10_000) })
+      .catch(err => { this.log('announcing %s in the DHT failed: %s', announcement.payload.task, (err as Error).message) })
   }
 
   /** Scores `bids` as things stand now (reputation, this scheduler's awards in flight) and ranks them. */
@@ -424,19 +448,9 @@ export class Market {
         const awardMs = performance.now() - ready
         this.emit({ type: 'awarded', task: task.instructionCid.toString(), executor: bid.executor, price: bid.price, escrow: spend, msSinceReady: awardMs })
         const award: Award = { price: bid.price, spend, bid: ranked.cid }
+        let result: RemoteExecutionResult
         try {
-          const result = await this.init.executor.runAwarded(task, peer, award, { ...options, signal })
-          // Nothing burnt (refused before running): nothing earned.
-          const burnt = result.fuel ?? 0
-          const cost = Math.min(spend, costOf(burnt, bid.price))
-          await this.init.ledger.charge(escrowId, cost, Date.now() + this.challengeWindowMs)
-          if (this.challengeWindowMs === 0) {
-            await this.init.ledger.settle(escrowId)
-            this.emit({ type: 'settled', escrow: escrowId, paid: cost, refunded: spend - cost })
-          }
-          this.init.reputation.record(bid.executor, name, 'completed')
-          const won: MarketResult = { ...result, failures, price: bid.price, cost, escrow: escrowId, awardMs, rounds }
-          return won
+          result = await this.init.executor.runAwarded(task, peer, award, { ...options, signal })
         } catch (err) {
           const error = err as Error
           try {
@@ -452,9 +466,23 @@ export class Market {
           this.init.reputation.record(bid.executor, name, silent ? 'timedOut' : 'failed')
           this.log('executor %p failed task %s: %s', peer, task.instructionCid, error.message)
           failures.push({ peer: name, error: `${error.name}: ${error.message}` })
+          continue
         } finally {
           this.track(bid.executor, -1)
         }
+        // A verified receipt: the executor earns the fuel it burnt (nothing, if refused before running).
+        const cost = Math.min(spend, costOf(result.fuel ?? 0, bid.price))
+        this.init.reputation.record(bid.executor, name, 'completed')
+        try {
+          // Durable before the result is reported: a crash after it must not refund work done.
+          await this.init.ledger.charge(escrowId, cost, Date.now() + this.challengeWindowMs)
+          // Final at once: settled in the background, in the one queue the timer uses too.
+          if (this.challengeWindowMs === 0) this.settling = this.settling.then(async () => { await this.settleDue() })
+        } catch (err) {
+          this.log.error('charging %s failed: %e', escrowId, err)
+        }
+        const won: MarketResult = { ...result, failures, price: bid.price, cost, escrow: escrowId, awardMs, rounds }
+        return won
       }
       if (failures.length > 0) {
         // Every executor that bid was tried and failed (or the attempts are used up): waiting would ask them again.
@@ -462,6 +490,8 @@ export class Market {
         return failure(task, 'NoExecutor', `no executor delivered a valid receipt (${detail})`, { failures: failures.map(f => `${f.peer}: ${f.error}`) })
       }
       const reason = this.explain(round, terms.maxPrice, unstaked)
+      // Executors that were not asked (beyond maxBidders, not yet found) can read what waits.
+      if (round.announcement !== undefined && this.publishes() === 'waiting') this.publish(round.announcement)
       if (performance.now() - ready + backoff > awardTimeoutMs) return failure(task, 'NoExecutor', `${reason} within ${awardTimeoutMs} ms`)
       this.emit({ type: 'waiting', task: task.instructionCid.toString(), reason })
       options.onWaiting?.(reason)

@@ -48,21 +48,24 @@ async function submit (t: TestContext, net: Devnet, tasks: unknown[], options: P
   return await client.submit(workflowFile(tasks), 'flow.json', { scheduler: net.scheduler.node.peerId, ...within(30_000), ...options })
 }
 
-/** The ledger's invariant, and no escrow left open: checked after every scenario. */
-function conserved (ledger: Ledger): void {
+/** The ledger's invariant, and no escrow left open: checked after every scenario (once queued settlements are done). */
+async function conserved (net: Devnet): Promise<void> {
+  await net.scheduler.role.market?.settled()
+  const ledger: Ledger = net.scheduler.role.ledger
   const audit = ledger.audit()
   assert.equal(audit.available + audit.staked + audit.held, audit.deposited)
   assert.deepEqual(ledger.heldEscrows(), [])
 }
 
 test('the cheapest executor wins; the requester pays fuel × price, the executor earns it, and credits are conserved', async t => {
-  const net = await devnet(t, { executors: 3, bidPolicies: [{ price: 5 }, { price: 2 }, { price: 3 }] })
+  const net = await devnet(t, { executors: 3, bidPolicies: [{ price: 5 }, { price: 2 }, { price: 3 }], market: { challengeWindowMs: 0, announceInDht: 'always' } })
   // A chain: one task at a time, so load does not send the second elsewhere.
   const first = task(module, 'add', [2, 3])
   const report = await submit(t, net, [first, task(module, 'mul', [{ 'await/ok': instructionCid(first.run as Instruction) }, 7])])
   assert.equal(report.ok, true, JSON.stringify(report.tasks.map(x => x.out)))
   const cheapest = peerDid(net.executors[1]!.node.peerId)
   const ledger = net.scheduler.role.ledger
+  await net.scheduler.role.market!.settled()
   let paid = 0
   for (const entry of report.tasks) {
     assert.equal(entry.price, 2, 'awarded at the cheapest bid, as signed in the invocation')
@@ -73,8 +76,8 @@ test('the cheapest executor wins; the requester pays fuel × price, the executor
   assert.equal(report.cost, paid)
   assert.equal(ledger.account(requesterId.did).available, 1_000_000 - paid)
   assert.equal(ledger.account(cheapest).available, report.tasks.filter(x => x.executor === cheapest).reduce((sum, x) => sum + (x.cost ?? 0), 0))
-  conserved(ledger)
-  // Each task was also announced as a signed DHT record, readable by any node of the network.
+  await conserved(net)
+  // Each task was also announced as a signed DHT record (announceInDht: 'always'), readable by any node of the network.
   const record = await getSignedRecord(net.executors[2]!.node, net.scheduler.node.peerId.toString(), `task/${report.tasks[0]!.instructionCid}`, within(10_000))
   const announcement = openAnnouncement(record.value)
   assert.equal(announcement.payload.scheduler, net.scheduler.identity.did)
@@ -90,14 +93,18 @@ test('with no bid under the maximum price the task waits, says why, and fails No
     market: { challengeWindowMs: 0, awardTimeoutMs: 1_500, retryMs: 100, bidWindowMs: 200 },
     onEvent: event => events.push(event)
   })
-  const report = await submit(t, net, [task(module, 'add', [1, 1])])
+  const lonely = task(module, 'add', [1, 1])
+  const report = await submit(t, net, [lonely])
+  // A task that waits is published in the DHT, for executors the scheduler did not ask.
+  const record = await getSignedRecord(net.executors[0]!.node, net.scheduler.node.peerId.toString(), `task/${instructionCid(lonely.run as Instruction)}`, within(10_000))
+  assert.equal(openAnnouncement(record.value).payload.maxPrice, 10)
   const waiting = events.find((event): event is Extract<SchedulerEvent, { type: 'task:waiting' }> => event.type === 'task:waiting')
   assert.equal(waiting?.reason, 'no executor bid under price 10')
   const out = report.tasks[0]!.out
   assert.ok(out !== undefined && 'error' in out)
   assert.equal(out.error.name, 'NoExecutor')
   assert.match(out.error.message, /no executor bid under price 10 within 1500 ms/)
-  conserved(net.scheduler.role.ledger)
+  await conserved(net)
 })
 
 test('an executor without stake is not awarded; once staked it is, and `status` shows the wait in between', async t => {
@@ -115,7 +122,7 @@ test('an executor without stake is not awarded; once staked it is, and `status` 
   await net.scheduler.role.ledger.deposit(peerDid(net.executors[0]!.node.peerId), 1_000, { stake: true })
   const report = await running
   assert.deepEqual(report.tasks.map(x => x.out), [{ ok: 8 }])
-  conserved(net.scheduler.role.ledger)
+  await conserved(net)
 })
 
 test('a requester without credits, or over its budget, gets a named refusal and pays nothing', async t => {
@@ -129,7 +136,7 @@ test('a requester without credits, or over its budget, gets a named refusal and 
   assert.deepEqual(names, ['BudgetExceeded', 'ok'])
   const ledger = net.scheduler.role.ledger
   assert.ok(ledger.account(requesterId.did).available > 1_000_000 - 15_000)
-  conserved(ledger)
+  await conserved(net)
 })
 
 test('an executor that accepts and then stays silent is replaced, earns nothing, and loses reputation', async t => {
@@ -149,7 +156,7 @@ test('an executor that accepts and then stays silent is replaced, earns nothing,
   assert.equal(record?.timedOut, 1)
   assert.ok(net.scheduler.role.market!.reputation.reputation(silentDid) < 0.5)
   assert.ok(ledger.journal().some(entry => entry.kind === 'refund'))
-  conserved(ledger)
+  await conserved(net)
 })
 
 test('bids that are forged, signed by another executor, too dear or too late are refused; the honest bid is ranked', async t => {
@@ -261,5 +268,5 @@ test('market requests: a deposit without a faucet, a forged deposit, an unknown 
   // Still serving.
   const balance = await marketRequest(client!.libp2p, net.address, { balance: { did: clientId.did } }) as { account: { available: number } }
   assert.equal(balance.account.available, 5)
-  conserved(net.scheduler.role.ledger)
+  await conserved(net)
 })

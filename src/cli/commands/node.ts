@@ -68,6 +68,9 @@ Options:
                      round ends earlier once every executor asked answered)
   --challenge-window SECONDS  scheduler: a receipt's escrow settles this long
                      after it arrives, unless challenged (default 600)
+  --announce WHEN    scheduler: publish task announcements as DHT records for
+                     tasks that wait for a bid (waiting, the default), for
+                     every task (always), or never
   --faucet N         scheduler: answer \`ipvm deposit\` by creating up to N
                      credits per request (test networks only)
 ${commonHelp}
@@ -96,7 +99,8 @@ Example:
     'min-stake': { type: 'string' },
     'bid-window': { type: 'string' },
     'challenge-window': { type: 'string' },
-    faucet: { type: 'string' }
+    faucet: { type: 'string' },
+    announce: { type: 'string' }
   },
   async run (context) {
     const { values, positionals, env, signal, stdout } = context
@@ -109,7 +113,7 @@ Example:
     const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
     const maxTasks = integerFlag(values['max-tasks'], 'max-tasks', 1, 4096, 32)
     const executorFlags = ['workers', 'max-tasks', 'price', 'min-price', 'refuse-module']
-    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet']
+    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet', 'announce']
     const misplaced = [...(role !== 'executor' ? executorFlags : []), ...(role !== 'scheduler' ? schedulerFlags : [])].find(flag => values[flag] !== undefined)
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for ${executorFlags.includes(misplaced) ? 'executors' : 'schedulers'}`)
     const price = values.price === undefined ? undefined : integerFlag(values.price, 'price', 0, 1_000_000_000, 0)
@@ -126,6 +130,8 @@ Example:
     const minStake = values['min-stake'] === undefined ? undefined : integerFlag(values['min-stake'], 'min-stake', 0, Number.MAX_SAFE_INTEGER, 0)
     const bidWindowMs = values['bid-window'] === undefined ? undefined : integerFlag(values['bid-window'], 'bid-window', 1, 60_000, 0)
     const challengeWindowMs = values['challenge-window'] === undefined ? undefined : 1000 * integerFlag(values['challenge-window'], 'challenge-window', 0, 30 * 86_400, 0)
+    const announce = values.announce as string | undefined
+    if (announce !== undefined && !['waiting', 'always', 'never'].includes(announce)) throw new UsageError('--announce must be waiting, always or never')
     const faucet = values.faucet === undefined ? undefined : integerFlag(values.faucet, 'faucet', 1, Number.MAX_SAFE_INTEGER, 0)
     const json = values.json === true
     enableNodeLogs(env)
@@ -170,7 +176,7 @@ Example:
           dir: home,
           revocations,
           requireProof: values.open !== true,
-          market: { ...(minStake !== undefined ? { minStake } : {}), ...(bidWindowMs !== undefined ? { bidWindowMs } : {}), ...(challengeWindowMs !== undefined ? { challengeWindowMs } : {}) },
+          market: { ...(announce !== undefined ? { announceInDht: announce as 'waiting' | 'always' | 'never' } : {}), ...(minStake !== undefined ? { minStake } : {}), ...(bidWindowMs !== undefined ? { bidWindowMs } : {}), ...(challengeWindowMs !== undefined ? { challengeWindowMs } : {}) },
           ...(maxPrice !== undefined ? { maxPrice } : {}),
           ...(faucet !== undefined ? { faucet } : {}),
           onEvent: event => { const line = describeEvent(event); if (line !== undefined) say(line, { event: event.type, ...event }) }
