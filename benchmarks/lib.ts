@@ -64,3 +64,27 @@ export function writeResult (result: BenchmarkResult): string {
 
 /** Rounds for printing. */
 export const round = (value: number, digits = 3): number => Number(value.toFixed(digits))
+
+/** Quantiles and spread of a set of samples (ms), rounded. */
+export interface Stats {
+  p50: number
+  p90: number
+  p99: number
+  mean: number
+  min: number
+  max: number
+  samples: number
+}
+
+/** {@link Stats} of `samples`. */
+export function stats (samples: number[]): Stats {
+  return {
+    p50: round(quantile(samples, 0.5)),
+    p90: round(quantile(samples, 0.9)),
+    p99: round(quantile(samples, 0.99)),
+    mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
+    min: round(Math.min(...samples)),
+    max: round(Math.max(...samples)),
+    samples: samples.length
+  }
+}

@@ -41,7 +41,10 @@ import * as dagJson from '@ipld/dag-json'
 import { startDevnet } from '../../src/devnet.js'
 import { cidOf, codecs } from '../../src/model/block.js'
 import { marketRequest } from '../../src/net/protocols/market.js'
-import { quantile, round } from '../lib.js'
+import { quantile, round, stats } from '../lib.js'
+import type { Stats } from '../lib.js'
+
+export type { Stats }
 import type { CID } from 'multiformats/cid'
 import type { Devnet, DevnetInit } from '../../src/devnet.js'
 import type { MarketEvent } from '../../scheduler/market.js'
@@ -49,29 +52,6 @@ import type { Ledger } from '../../scheduler/ledger.js'
 
 
 const MODULE_PATH = fileURLToPath(new URL('../../../examples/build/arith.wasm', import.meta.url))
-
-/** Quantiles of a set of samples (ms). */
-export interface Stats {
-  p50: number
-  p90: number
-  p99: number
-  mean: number
-  min: number
-  max: number
-  samples: number
-}
-
-export function stats (samples: number[]): Stats {
-  return {
-    p50: round(quantile(samples, 0.5)),
-    p90: round(quantile(samples, 0.9)),
-    p99: round(quantile(samples, 0.99)),
-    mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    min: round(Math.min(...samples)),
-    max: round(Math.max(...samples)),
-    samples: samples.length
-  }
-}
 
 /** Where a market task's time goes, p50 of each part (ms). */
 export interface Breakdown {

@@ -47,7 +47,7 @@ import { createIpvmNode } from '../../src/net/node.js'
 import { memoryRepo } from '../../src/store/memory-repo.js'
 import { identityFromSeed } from '../../src/auth/identity.js'
 import { cidOf, codecs } from '../../src/model/block.js'
-import { quantile, round, target } from '../lib.js'
+import { quantile, round, stats, target } from '../lib.js'
 import { lineChart } from './plot.js'
 import type { CID } from 'multiformats/cid'
 import type { Target } from '../lib.js'
@@ -75,18 +75,6 @@ function task (module: CID, a: number, b: number): Record<string, unknown> {
 /** A workflow of `count` independent `add(i, i)` tasks, i from `from`. */
 function workflow (module: CID, from: number, count: number): Uint8Array {
   return dagJson.encode({ tasks: Array.from({ length: count }, (_, k) => task(module, from + k, from + k)) })
-}
-
-function latencyStats (samples: number[]): PathMetrics['latencyMs'] {
-  return {
-    p50: round(quantile(samples, 0.5)),
-    p90: round(quantile(samples, 0.9)),
-    p99: round(quantile(samples, 0.99)),
-    mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    min: round(Math.min(...samples)),
-    max: round(Math.max(...samples)),
-    samples: samples.length
-  }
 }
 
 const log = (message: string): void => { process.stderr.write(`  [e2e] ${message}\n`) }
@@ -145,7 +133,7 @@ async function measureCount (n: number, tasks: number, latencySamples: number, b
     const measurePath = async (name: string, submit: (count: number) => Promise<number>): Promise<PathMetrics> => {
       const samples: number[] = []
       for (let i = 0; i < latencySamples; i++) samples.push(await submit(1))
-      const latencyMs = latencyStats(samples)
+      const latencyMs = stats(samples)
       const ms = await submit(tasks)
       const throughput = { tasks, seconds: round(ms / 1000), tasksPerSecond: round(tasks / (ms / 1000), 1) }
       log(`${n} executor(s), ${name}: p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms; ${throughput.tasksPerSecond} tasks/s (${tasks} in ${throughput.seconds} s)`)
