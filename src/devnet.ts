@@ -124,10 +124,10 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       await node.start()
       return { node, identity }
     }
-    let executorIndex = 0
-    const executors = await Promise.all(Array.from({ length: count }, async () => {
+    const executors = await Promise.all(Array.from({ length: count }, async (_, index) => {
       const { node, identity } = await join_()
-      const policy = init.bidPolicies?.[executorIndex++]
+      // By position: executor i (in `executors`) has policy i.
+      const policy = init.bidPolicies?.[index]
       const role = await startExecutorRole({ node, repo: memoryRepo(), signer: identity.signer, threads: init.threads ?? 1, ...(policy !== undefined ? { bidPolicy: policy } : {}) })
       cleanups.push(async () => { await role.stop() })
       return { node, role }
