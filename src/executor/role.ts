@@ -79,7 +79,15 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
   const policy = new BidPolicy(signer, { concurrency: maxConcurrent, slots: init.threads ?? 1, ...init.bidPolicy })
   const service = new ExecuteService(node.libp2p, {
     signer,
-    executor,
+    // Each task's run time informs the `expectedStart` of the next bids.
+    executor: {
+      execute: async (task, options) => {
+        const result = await executor.execute(task, options)
+        if (result.executed) policy.observe(result.durationMs)
+        return result
+      },
+      stop: async () => { await executor.stop() }
+    },
     blocks,
     repo,
     maxConcurrent,
