@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid'
 import { readFile } from 'node:fs/promises'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
 import { createIpvmNode } from '../../net/node.js'
-import { marketRequest, signDeposit } from '../../net/protocols/market.js'
+import { isDidKey, marketRequest, signDeposit } from '../../net/protocols/market.js'
 import { cidOf, codecs } from '../../model/block.js'
 import { IpvmError, InputError, UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
@@ -20,6 +20,7 @@ import type { Command, CommandContext } from '../command.js'
 import type { MarketRequest } from '../../net/protocols/market.js'
 import type { DID } from '../../auth/types.js'
 import type { LoadedIdentity } from '../../auth/identity.js'
+import type { ExecutorRecord } from '../../../scheduler/reputation.js'
 
 /** The scheduler could not be reached. */
 export class SchedulerUnreachableError extends IpvmError {
@@ -52,8 +53,8 @@ async function ask (context: CommandContext, request: (identity: LoadedIdentity)
 }
 
 function parseDid (text: string, what: string): DID {
-  if (!/^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(text)) throw new UsageError(`${what} ${text} is not a did:key`)
-  return text as DID
+  if (!isDidKey(text)) throw new UsageError(`${what} ${text} is not a did:key`)
+  return text
 }
 
 interface AccountView { did: string, available: number, staked: number, escrowed: number }
@@ -139,19 +140,8 @@ Example:
   }
 }
 
-interface ExecutorView {
-  did: string
-  peer: string
-  reputation: number
-  completed: number
-  failed: number
-  timedOut: number
-  fraudulent: number
-  bids: number
-  awards: number
-  lastPrice?: number
-  staked: number
-}
+/** What the scheduler's `executors` answer holds per executor. */
+type ExecutorView = ExecutorRecord & { reputation: number, staked: number }
 
 export const executors: Command = {
   name: 'executors',

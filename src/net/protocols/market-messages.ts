@@ -130,7 +130,8 @@ export async function signDeposit (payload: DepositRequest, signer: Signer): Pro
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && CID.asCID(value) === null
-const isDid = (value: unknown): value is DID => typeof value === 'string' && /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(value)
+/** True for a `did:key` (the only DIDs market messages name: their keys verify the signatures). */
+export const isDidKey = (value: unknown): value is DID => typeof value === 'string' && /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(value)
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 
 function field<T> (payload: Record<string, unknown>, key: string, check: (value: unknown) => value is T, what: string, kind: string): T {
@@ -146,7 +147,7 @@ const isPositive = (value: unknown): value is number => isAmount(value) && value
 function parseAnnouncement (payload: Record<string, unknown>): Announcement {
   const kind = 'announcement'
   return {
-    scheduler: field(payload, 'scheduler', isDid, 'a did:key', kind),
+    scheduler: field(payload, 'scheduler', isDidKey, 'a did:key', kind),
     task: CID.asCID(field(payload, 'task', isCid, 'a CID', kind)) as CID,
     module: CID.asCID(field(payload, 'module', isCid, 'a CID', kind)) as CID,
     fuel: field(payload, 'fuel', isPositive, 'a positive integer', kind),
@@ -161,7 +162,7 @@ function parseBid (payload: Record<string, unknown>): Bid {
   const load = payload.load
   if (!isRecord(load) || !isAmount(load.running) || !isPositive(load.capacity)) throw new InvalidMarketMessageError('bid: `load` must be { running, capacity } integers')
   return {
-    executor: field(payload, 'executor', isDid, 'a did:key', kind),
+    executor: field(payload, 'executor', isDidKey, 'a did:key', kind),
     announcement: CID.asCID(field(payload, 'announcement', isCid, 'a CID', kind)) as CID,
     task: CID.asCID(field(payload, 'task', isCid, 'a CID', kind)) as CID,
     price: field(payload, 'price', isAmount, 'a non-negative integer', kind),
@@ -175,8 +176,8 @@ function parseBid (payload: Record<string, unknown>): Bid {
 function parseDeposit (payload: Record<string, unknown>): DepositRequest {
   const kind = 'deposit'
   return {
-    from: field(payload, 'from', isDid, 'a did:key', kind),
-    to: field(payload, 'to', isDid, 'a did:key', kind),
+    from: field(payload, 'from', isDidKey, 'a did:key', kind),
+    to: field(payload, 'to', isDidKey, 'a did:key', kind),
     amount: field(payload, 'amount', isPositive, 'a positive integer', kind),
     stake: field(payload, 'stake', isBoolean, 'a boolean', kind),
     issued: field(payload, 'issued', isTime, 'a time in ms', kind)
