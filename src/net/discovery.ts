@@ -40,18 +40,28 @@ export interface FindRoleOptions extends AbortOptions {
 /** Announces in the DHT that `node` plays `role`. Re-announced by kad-dht's reprovider. */
 export async function advertiseRole (node: IpvmNode, role: Role, options: AbortOptions = {}): Promise<void> {
   const signal = withTimeout(options.signal, DEFAULT_DHT_QUERY_TIMEOUT_MS)
+  await whenSelfAddressed(node, signal)
   for await (const event of node.dht.provide(roleCid(role), { signal })) void event
 }
 
 /**
  * Peers that advertised `role`, found through the DHT, excluding `node`
  * itself. Their addresses are added to the peer store so they can be dialled.
+ * Waits (within the timeout) for the routing table to hold a peer first.
  */
 export async function findPeersByRole (node: IpvmNode, role: Role, options: FindRoleOptions = {}): Promise<PeerInfo[]> {
   const limit = options.limit ?? Infinity
   const signal = withTimeout(options.signal, options.timeoutMs ?? DEFAULT_DHT_QUERY_TIMEOUT_MS)
   const self = node.peerId.toString()
   const found = new Map<string, PeerInfo>()
+  // A node that has just started may not have its bootstrap peer in the
+  // routing table yet; a query then asks nobody and finds nothing.
+  try {
+    await whenRouted(node, signal)
+  } catch (err) {
+    if (options.signal?.aborted === true) throw err
+    return []
+  }
   for await (const event of node.dht.findProviders(roleCid(role), { signal })) {
     if (event.name !== 'PROVIDER') continue
     for (const provider of event.providers) {
@@ -63,6 +73,37 @@ export async function findPeersByRole (node: IpvmNode, role: Role, options: Find
     }
   }
   return [...found.values()]
+}
+
+/**
+ * Resolves once the node's own peer record holds its listen addresses.
+ * libp2p writes them there up to a second after listening, and a DHT node
+ * answers a provider query for itself only with the addresses in that record:
+ * a role advertised earlier would be found without an address, and dropped.
+ * A node that listens on nothing resolves at once.
+ */
+async function whenSelfAddressed (node: IpvmNode, signal: AbortSignal): Promise<void> {
+  const libp2p = node.libp2p
+  if (libp2p.getMultiaddrs().length === 0) return
+  const addressed = async (): Promise<boolean> => {
+    try {
+      return (await libp2p.peerStore.get(libp2p.peerId)).addresses.length > 0
+    } catch {
+      return false
+    }
+  }
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      libp2p.removeEventListener('self:peer:update', check)
+      signal.removeEventListener('abort', onAbort)
+    }
+    const check = (): void => { void addressed().then(yes => { if (yes) { done(); resolve() } }) }
+    const onAbort = (): void => { done(); reject(signal.reason) }
+    libp2p.addEventListener('self:peer:update', check)
+    signal.addEventListener('abort', onAbort, { once: true })
+    check()
+  })
 }
 
 /** Peers in the node's DHT routing table. */
