@@ -367,7 +367,7 @@ export class Scheduler {
     if (isRemoteResult(result)) {
       // The executor's own signed receipt, verified by the RemoteExecutor, is the record.
       receipt = result.receipt
-      blocks.push(result.invocation, result.authorization, ...result.proofBlocks)
+      blocks.push(result.invocation, result.authorization, result.args, ...result.proofBlocks)
     } else {
       if (authorized === undefined && this.init.signer !== undefined) {
         // A receipt the scheduler signs rests on an invocation it signs: the requester checks both.

@@ -234,7 +234,7 @@ const MAX_BUNDLE_DELEGATIONS = 48
 
 /**
  * Every block a receipt rests on, read from `blocks`: its invocation, the
- * invocation's authorization and instruction, and the delegations of its
+ * invocation's authorization, instruction and arguments block, and the delegations of its
  * chain, so whoever receives them can run {@link verifyReceipt} offline. The
  * receipt itself is not included. Blocks that are missing are left out (the
  * receiver's verification then names what it lacks).
@@ -258,6 +258,8 @@ export async function receiptBundle (blocks: BlockGetter, receipt: Receipt): Pro
   }
   await take(invocation.auth)
   await take(invocation.task?.run)
+  // The arguments it ran on (`meta.args`), so a verifier can re-run it.
+  await take(invocation.task?.meta?.args)
   const queue: unknown[] = Array.isArray(invocation.task?.prf) ? [...invocation.task.prf] : []
   let followed = 0
   while (queue.length > 0 && followed < MAX_BUNDLE_DELEGATIONS) {

@@ -24,6 +24,7 @@ import { verifyReceipt } from '../auth/sign.js'
 import { Ed25519Verifier } from '../auth/ed25519.js'
 import { findPeersByRole } from '../net/discovery.js'
 import { requestExecution } from '../net/protocols/execute.js'
+import { argumentsBlock } from '../net/protocols/execute-messages.js'
 import { DEFAULT_TASK_FUEL } from '../constants.js'
 import type { PeerId, Logger } from '@libp2p/interface'
 import type { Block } from '../model/block.js'
@@ -118,6 +119,8 @@ export interface RemoteExecutionResult extends ExecutionResult {
   authorization: Block<Authorization>
   /** The delegation blocks of the chain (this node's proofs and the one made for the executor). */
   proofBlocks: Array<{ cid: CID, bytes: Uint8Array }>
+  /** The arguments run, as the block the invocation's `meta.args` names (verifiers re-run from it). */
+  args: { cid: CID, bytes: Uint8Array }
   executor: { peer: string, did: DID }
   /** Executors that failed this task before, with why. */
   failures: Array<{ peer: string, error: string }>
@@ -291,7 +294,9 @@ export class RemoteExecutor implements Executor {
     const proofBlocks = delegationBlocks(delegation)
     const instruction = encodeBlock(task.instruction)
     if (!instruction.cid.equals(task.instructionCid)) throw new IpvmError(`instruction does not encode to ${task.instructionCid}`)
-    const meta = { ...task.meta, fuel, price: award.price }
+    // The arguments are bound into the signed invocation: its receipt commits to what it ran on.
+    const args = argumentsBlock(task.args)
+    const meta = { ...task.meta, fuel, price: award.price, args: args.cid }
     const request: ExecuteRequest = {
       instruction: instruction.bytes,
       args: task.args,
@@ -359,6 +364,7 @@ export class RemoteExecutor implements Executor {
       invocation: { cid: invocationCid, bytes: done.invocation, value: invocation },
       authorization: { cid: authorizationCid, bytes: done.authorization, value: decodeBlock<Authorization>(done.authorization) },
       proofBlocks,
+      args: { cid: args.cid, bytes: args.bytes },
       executor: { peer: name, did: executorDid },
       failures: []
     }

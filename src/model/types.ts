@@ -39,6 +39,13 @@ export interface TaskMeta {
   time?: number
   /** The awarded price, in credits per million fuel (checked against the chain's `maxPrice` and `maxSpend`). */
   price?: number
+  /**
+   * CID of the DAG-CBOR list of arguments the executor runs (the instruction's
+   * `args` with every promise replaced by its value). Signed into the
+   * executor's invocation, so its receipt commits to the inputs it ran on and
+   * anyone can re-run it (optimistic verification).
+   */
+  args?: CID
 }
 
 /** An instruction with its limits, proofs and cause. */

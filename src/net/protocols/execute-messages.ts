@@ -12,7 +12,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { IpvmError } from '../../errors.js'
-import { cidOf, codecs, isIpldMap } from '../../model/block.js'
+import { cidOf, codecs, encodeBlock, isIpldMap } from '../../model/block.js'
+import type { Block } from '../../model/block.js'
 import { parseResource } from '../../model/instruction.js'
 import { matchesCid } from '../../auth/delegation.js'
 import { MAX_TASK_MEMORY, MAX_TASK_TIME_MS } from '../../constants.js'
@@ -117,6 +118,11 @@ export interface ParsedExecuteRequest {
   bid?: CID
 }
 
+/** The block `meta.args` names: the DAG-CBOR list of the arguments run. */
+export function argumentsBlock (args: IpldValue[]): Block<IpldValue[]> {
+  return encodeBlock(args)
+}
+
 function fail (message: string): never {
   throw new InvalidExecuteRequestError(message)
 }
@@ -124,7 +130,7 @@ function fail (message: string): never {
 function checkMeta (value: unknown): TaskMeta {
   if (!isIpldMap(value)) fail('`meta` is not a map')
   const meta: TaskMeta = {}
-  const { fuel, memory, time, price } = value as { fuel?: unknown, memory?: unknown, time?: unknown, price?: unknown }
+  const { fuel, memory, time, price, args } = value as { fuel?: unknown, memory?: unknown, time?: unknown, price?: unknown, args?: unknown }
   if (fuel !== undefined) {
     if (!((typeof fuel === 'number' && Number.isSafeInteger(fuel)) || typeof fuel === 'bigint') || fuel <= 0) fail('`meta.fuel` must be a positive integer')
     meta.fuel = fuel
@@ -140,6 +146,11 @@ function checkMeta (value: unknown): TaskMeta {
   if (price !== undefined) {
     if (!isAmount(price)) fail('`meta.price` must be a non-negative integer (credits per million fuel)')
     meta.price = price
+  }
+  if (args !== undefined) {
+    const link = CID.asCID(args)
+    if (link === null) fail('`meta.args` must be a link')
+    meta.args = link
   }
   return meta
 }
@@ -202,6 +213,8 @@ export function parseExecuteRequest (value: unknown): ParsedExecuteRequest {
   if (!Array.isArray(args)) fail('`args` is not a list')
   if (!conformsToTemplate(template, args as IpldValue[])) fail('`args` differ from the instruction\'s arguments outside its promises')
   const meta = checkMeta(request.meta)
+  // The executor signs `meta` into its invocation: it must not commit to arguments other than those it runs.
+  if (meta.args !== undefined && !meta.args.equals(argumentsBlock(args as IpldValue[]).cid)) fail('`meta.args` does not name the arguments sent')
   const prfValue = request.prf
   if (!Array.isArray(prfValue) || prfValue.length > MAX_CITED_PROOFS) fail(`\`prf\` is not a list of at most ${MAX_CITED_PROOFS} links`)
   const prf = prfValue.map(link => CID.asCID(link))
