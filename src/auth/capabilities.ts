@@ -8,8 +8,9 @@
  *   `modules` (the module CIDs that may run; absent means any).
  * - `task/bid` — place bids in the market run by `with` (a scheduler).
  *   Caveats: `task` (one InID only), `maxPrice`.
- * - `receipt/attest` — attest receipts for `with` (a scheduler). Caveat:
- *   `receipt` (one receipt only).
+ * - `receipt/attest` — attest receipts for `with`. Caveats: `receipt` (one
+ *   receipt only), `digest` (the outcome digest attested). A verifier's
+ *   attestation is a `receipt/attest` delegation it issues on its own DID.
  *
  * Expiry and not-before are the UCAN's own `exp`/`nbf`, not caveats. Each
  * `derives` makes a delegation only narrow what its proof grants: an absent
@@ -152,7 +153,8 @@ export const ReceiptAttest = capability({
   can: 'receipt/attest',
   with: DID.match({}),
   nb: Schema.struct({
-    receipt: Schema.link().optional()
+    receipt: Schema.link().optional(),
+    digest: Schema.link().optional()
   }),
   derives: (claimed, delegated) => {
     const child = claimed as unknown as ParsedReceiptAttest

@@ -273,7 +273,7 @@ function attachedProofs (delegation: Delegation): Map<string, Delegation> {
 }
 
 /** Verifies a delegation's signature with named errors. */
-async function checkDelegationSignature (delegation: Delegation, issuer: DID): Promise<AuthResult<true>> {
+export async function checkDelegationSignature (delegation: Delegation, issuer: DID): Promise<AuthResult<true>> {
   const what = describe({ cid: delegation.cid as unknown as CID, issuer, audience: delegation.audience.did() })
   const details = { delegation: delegation.cid.toString(), issuer }
   const code = delegation.data.signature.code
