@@ -40,8 +40,9 @@ import { marketRequest, openBid, parseBidAnswer, signAnnouncement } from '../src
 import { putSignedRecord } from '../src/net/records.js'
 import { routingTableSize } from '../src/net/discovery.js'
 import {
-  DEFAULT_AWARD_TIMEOUT_MS, DEFAULT_BID_WINDOW_MS, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_MAX_BIDDERS, DEFAULT_MIN_STAKE, DEFAULT_TASK_FUEL
+  DEFAULT_AWARD_TIMEOUT_MS, DEFAULT_BID_WINDOW_MS, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_MAX_BIDDERS, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE, DEFAULT_TASK_FUEL
 } from '../src/constants.js'
+import { collateralFor } from './verification.js'
 import { InsufficientStakeError } from './ledger.js'
 import type { CID } from 'multiformats/cid'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -68,6 +69,13 @@ export interface MarketInit {
   maxBidders?: number
   /** Least stake an executor needs to be awarded a task (credits). @default 1000 */
   minStake?: number
+  /**
+   * Probability that a receipt is checked by a verifier. An award needs the
+   * executor to have staked its collateral, `max(minStake, escrow × (1 − p) / p)`
+   * (see `collateralFor`), so that cheating does not pay; 0 asks `minStake` only.
+   * @default 0.05
+   */
+  sampleRate?: number
   /** Time after a receipt during which it may be challenged; its escrow settles after it (ms). 0 settles at once. @default 600000 */
   challengeWindowMs?: number
   /** How long a task waits for a bid before failing `NoExecutor` (ms). @default 600000 */
@@ -110,11 +118,15 @@ export interface MarketTerms {
   maxPrice: number
   /** Most credits the workflow may commit in total. */
   budget?: number
+  /** Verifiers the requester trusts: an attestation from one makes a result final. */
+  trustedVerifiers?: DID[]
 }
 
 /** Options of {@link Market.run}. */
 export interface MarketRunOptions extends RemoteExecuteOptions {
   terms: MarketTerms
+  /** Executors (DIDs) never to award this task: those proven to have cheated on it. */
+  exclude?: readonly string[]
   /** Called each time the task goes back to waiting, with why. */
   onWaiting?: (reason: string) => void
 }
@@ -199,6 +211,7 @@ export class Market {
   private readonly bidWindowMs: number
   private readonly minStake: number
   private readonly challengeWindowMs: number
+  private readonly sampleRate: number
   private timer: ReturnType<typeof setInterval> | undefined
   private settling: Promise<void> = Promise.resolve()
   /** Module CID → executors providing it, and when that was learnt. */
@@ -212,6 +225,8 @@ export class Market {
     this.bidWindowMs = init.bidWindowMs ?? DEFAULT_BID_WINDOW_MS
     this.minStake = init.minStake ?? DEFAULT_MIN_STAKE
     this.challengeWindowMs = init.challengeWindowMs ?? DEFAULT_CHALLENGE_WINDOW_MS
+    this.sampleRate = init.sampleRate ?? DEFAULT_SAMPLE_RATE
+    if (!(this.sampleRate >= 0 && this.sampleRate <= 1)) throw new RangeError(`sampleRate must be from 0 to 1, got ${this.sampleRate}`)
     for (const [name, value] of Object.entries({ bidWindowMs: this.bidWindowMs, minStake: this.minStake, challengeWindowMs: this.challengeWindowMs })) {
       if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`)
     }
@@ -356,9 +371,9 @@ export class Market {
   }
 
   /** Why a round awarded nothing, in words a requester understands. */
-  explain (round: Round, maxPrice: number, unstaked: number): string {
+  explain (round: Round, maxPrice: number, unstaked: number, neededStake = this.minStake): string {
     if (round.asked === 0) return 'no executor found'
-    if (unstaked > 0 && unstaked === round.bids.length) return `no executor with a stake of at least ${this.minStake} credits bid`
+    if (unstaked > 0 && unstaked === round.bids.length) return `no executor with a stake of at least ${neededStake} credits bid`
     const counts = new Map<DeclineCode, number>()
     for (const decline of round.declines) counts.set(decline.code, (counts.get(decline.code) ?? 0) + 1)
     const [code] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? []
@@ -384,6 +399,7 @@ export class Market {
     const maxAttempts = this.init.maxAttempts ?? 3
     const awardTimeoutMs = this.init.awardTimeoutMs ?? DEFAULT_AWARD_TIMEOUT_MS
     const fuel = task.meta.fuel ?? DEFAULT_TASK_FUEL
+    const excluded = new Set(options.exclude ?? [])
     let backoff = this.init.retryMs ?? 250
     try {
       // Module, fuel, time and revocation now; the price is checked at the award (0 fits any maxPrice).
@@ -404,10 +420,11 @@ export class Market {
         round = { asked: 0, bids: [], declines: [], refused: [] }
       }
       let unstaked = 0
+      let neededStake = this.minStake
       const skipped = new Set<string>()
       for (;;) {
         // Ranked again at each award: another task may have just been awarded to the best of them.
-        const ranked = this.rank(round.bids, terms.maxPrice).find(entry => !tried.has(entry.peer.toString()) && !skipped.has(entry.peer.toString()))
+        const ranked = this.rank(round.bids, terms.maxPrice).find(entry => !tried.has(entry.peer.toString()) && !skipped.has(entry.peer.toString()) && !excluded.has(entry.bid.executor))
         if (ranked === undefined || tried.size >= maxAttempts) break
         const { bid, peer } = ranked
         const name = peer.toString()
@@ -430,12 +447,13 @@ export class Market {
             workflow: terms.workflow,
             task: task.instructionCid.toString(),
             ...(terms.budget !== undefined ? { budget: terms.budget } : {}),
-            minPayeeStake: this.minStake
+            minPayeeStake: collateralFor(spend, this.sampleRate, this.minStake)
           })
         } catch (err) {
           this.track(bid.executor, -1)
           if (err instanceof InsufficientStakeError) {
             unstaked++
+            neededStake = Math.max(neededStake, collateralFor(spend, this.sampleRate, this.minStake))
             skipped.add(name)
             this.log('bid of %s skipped: %s', bid.executor, err.message)
             continue
@@ -489,7 +507,7 @@ export class Market {
         const detail = failures.map(f => `${f.peer}: ${f.error}`).join('; ')
         return failure(task, 'NoExecutor', `no executor delivered a valid receipt (${detail})`, { failures: failures.map(f => `${f.peer}: ${f.error}`) })
       }
-      const reason = this.explain(round, terms.maxPrice, unstaked)
+      const reason = this.explain(round, terms.maxPrice, unstaked, neededStake)
       // Executors that were not asked (beyond maxBidders, not yet found) can read what waits.
       if (round.announcement !== undefined && this.publishes() === 'waiting') this.publish(round.announcement)
       if (performance.now() - ready + backoff > awardTimeoutMs) return failure(task, 'NoExecutor', `${reason} within ${awardTimeoutMs} ms`)

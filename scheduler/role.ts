@@ -16,6 +16,13 @@ import { ReputationBook, reputationOf } from './reputation.js'
 import { MarketService, openDeposit } from '../src/net/protocols/market.js'
 import { peerDid } from '../src/executor/remote.js'
 import { IpvmError } from '../src/errors.js'
+import { NetworkBlocks } from '../src/net/network-blocks.js'
+import { LocalExecutor } from '../src/executor/local.js'
+import { MAX_VERIFICATION_MESSAGE_BYTES } from '../src/net/protocols/market.js'
+import { DEFAULT_SAMPLE_RATE } from '../src/constants.js'
+import { Verification } from './verification.js'
+import type { VerificationInit } from './verification.js'
+import type { PeerId } from '@libp2p/interface'
 import type { MarketInit } from './market.js'
 import type { Ledger } from './ledger.js'
 import type { DID } from '../src/auth/types.js'
@@ -55,6 +62,15 @@ export interface SchedulerRoleInit {
    * this many per request. Without it, deposits are refused.
    */
   faucet?: number
+  /**
+   * Optimistic verification: receipts go to verifiers (found in the DHT),
+   * attestations and fraud proofs are taken and judged. The challenge window
+   * is the market's. `false` turns it off (receipts are final at once… after
+   * the challenge window, with nobody checking).
+   */
+  verification?: false | Omit<VerificationInit, 'node' | 'dir' | 'blocks' | 'executor' | 'ledger' | 'reputation' | 'retract' | 'challengeWindowMs' | 'minStake' | 'sampleRate'>
+  /** Probability that a receipt is checked, which award collateral is reckoned from (see `collateralFor`). @default 0.05 */
+  sampleRate?: number
 }
 
 /** A deposit was refused: this scheduler runs no faucet, or the amount is above its limit. */
@@ -77,6 +93,8 @@ export interface SchedulerRole {
   /** The market (absent with `market: false`). */
   readonly market: Market | undefined
   readonly marketService: MarketService
+  /** Optimistic verification (absent with `verification: false`). */
+  readonly verification: Verification | undefined
   /** Workflows resumed from the state at start. */
   readonly resumed: string[]
   /** Resolves once the role is announced in the DHT (it waits for a first DHT peer). */
@@ -97,11 +115,32 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   const executor = new RemoteExecutor({ ...init.remote, node, signer })
   const ledger = LmdbLedger.open(init.dir)
   const reputation = ReputationBook.open(init.dir)
-  const market = init.market === false ? undefined : new Market({ ...init.market, node, signer, executor, ledger, reputation })
-  const scheduler = new Scheduler({
+  const sampleRate = init.sampleRate ?? DEFAULT_SAMPLE_RATE
+  const market = init.market === false ? undefined : new Market({ sampleRate, ...init.market, node, signer, executor, ledger, reputation })
+  // Fraud proofs are judged by re-running: modules and inputs come from the network when not here.
+  const blocks = new NetworkBlocks({ local: repo.blocks, node, exchange, queryTimeoutMs: 10_000 })
+  const judge = new LocalExecutor(blocks, { threads: 1 })
+  let scheduler: Scheduler | undefined
+  const verification = init.verification === false
+    ? undefined
+    : Verification.open({
+      ...init.verification,
+      node,
+      dir: init.dir,
+      blocks,
+      executor: judge,
+      ledger,
+      reputation,
+      sampleRate,
+      ...(init.market !== false && init.market?.challengeWindowMs !== undefined ? { challengeWindowMs: init.market.challengeWindowMs } : {}),
+      ...(init.market !== false && init.market?.minStake !== undefined ? { minStake: init.market.minStake } : {}),
+      retract: async record => { await scheduler?.retract(record) }
+    })
+  scheduler = new Scheduler({
     repo,
     executor,
     ...(market !== undefined ? { market } : {}),
+    ...(verification !== undefined ? { verification } : {}),
     ...(init.maxPrice !== undefined ? { maxPrice: init.maxPrice } : {}),
     // It signs the receipts it writes itself (a failed dependency, no executor).
     signer,
@@ -117,7 +156,36 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
     ...(init.revocations !== undefined ? { revocations: init.revocations } : {})
   })
   const marketService = new MarketService(node.libp2p, {
+    // Fraud proofs carry receipts with their outputs inline.
+    maxRequestBytes: MAX_VERIFICATION_MESSAGE_BYTES,
     handlers: {
+      ...(verification !== undefined
+        ? {
+            attest: async (body: unknown, remote: PeerId) => {
+              if (!(body instanceof Uint8Array)) throw new IpvmError('attest needs an attestation (an archived receipt/attest UCAN)')
+              return await verification.attest(body, remote)
+            },
+            fraud: async (body: unknown, remote: PeerId) => {
+              const verdict = await verification.fraud(body, remote)
+              return {
+                verdict: verdict.verdict,
+                accused: verdict.accused,
+                challenger: verdict.challenger,
+                receipt: verdict.accusedReceipt,
+                challengeRight: verdict.challengeRight,
+                slashed: verdict.slashed,
+                bounty: verdict.bounty,
+                penalty: verdict.penalty
+              }
+            },
+            verification: async (body: unknown) => {
+              const receipts = (body as { receipts?: unknown } | null)?.receipts
+              if (!Array.isArray(receipts) || receipts.length > 1024 || !receipts.every(r => typeof r === 'string')) throw new IpvmError('verification needs { receipts: [CID, …] } (at most 1024)')
+              return { receipts: receipts.map(receipt => ({ receipt, state: verification.stateOf(receipt) ?? null, record: verification.record(receipt) ?? null })) }
+            },
+            verifiers: async () => ({ verifiers: verification.verifiers().map(v => ({ ...v, staked: ledger.account(v.did).staked })) })
+          }
+        : {}),
       balance: async body => {
         const did = (body as { did?: unknown } | null)?.did
         if (typeof did !== 'string' || !did.startsWith('did:')) throw new IpvmError('balance needs { did }')
@@ -160,8 +228,10 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
     await marketService.stop()
     await service.stop()
     await executor.stop()
-    await scheduler.stop()
+    await scheduler?.stop()
     await market?.stop()
+    await verification?.close()
+    await judge.stop()
     await exchange.stop()
     await reputation.close()
     await ledger.close()
@@ -170,7 +240,7 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   try {
     await exchange.start()
     await market?.start()
-    resumed = await scheduler.start()
+    resumed = await (scheduler as Scheduler).start()
     await service.start()
     await marketService.start()
   } catch (err) {
@@ -179,5 +249,5 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   }
   const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'scheduler', advertising.signal)
   advertised.catch(() => {})
-  return { scheduler, service, executor, exchange, ledger, market, marketService, resumed, advertised, stop }
+  return { scheduler: scheduler as Scheduler, service, executor, exchange, ledger, market, marketService, verification, resumed, advertised, stop }
 }

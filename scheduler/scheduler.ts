@@ -27,7 +27,7 @@ import { SchedulerState, isFinished } from './state.js'
 import { CID } from 'multiformats/cid'
 import type { Block } from '../src/model/block.js'
 import type { Invocation, IpldValue, Outcome, Receipt } from '../src/model/types.js'
-import type { Signer } from '../src/auth/types.js'
+import type { DID, Signer } from '../src/auth/types.js'
 import type { Delegation } from '../src/auth/delegation.js'
 import type { AuthorizedInvocation, Executor, ExecutionResult } from '../src/executor/interface.js'
 import type { RemoteExecuteOptions } from '../src/executor/remote.js'
@@ -35,6 +35,8 @@ import type { Repo } from '../src/store/interface.js'
 import type { PlannedTask, WorkflowPlan } from '../src/workflow/types.js'
 import type { TaskCost, TaskState, WorkflowRecord } from './state.js'
 import type { Market, MarketTerms } from './market.js'
+import type { Verification, VerificationRecord } from './verification.js'
+import { outcomeDigest } from '../src/model/receipt.js'
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerInit {
@@ -68,6 +70,11 @@ export interface SchedulerInit {
   market?: Market
   /** Highest price announced for workflows whose budget sets none (credits per million fuel). @default 10 */
   maxPrice?: number
+  /**
+   * Optimistic verification: every executor receipt is registered (and sent
+   * to verifiers); a proven fraud makes the scheduler run the task again.
+   */
+  verification?: Verification
   /** Progress, in the order it happens. */
   onEvent?: (event: SchedulerEvent) => void
 }
@@ -80,6 +87,7 @@ export type SchedulerEvent =
   | { type: 'task:running', workflow: string, index: number, executor: string }
   | { type: 'task:finished', workflow: string, index: number, state: TaskState }
   | { type: 'workflow:finished', workflow: string }
+  | { type: 'task:retracted', workflow: string, index: number, receipt: string, reason: string }
 
 /** What {@link Scheduler.wait} resolves to. */
 export interface WorkflowSummary {
@@ -209,13 +217,48 @@ export class Scheduler {
     const state = this.requireState()
     const record = state.getWorkflow(id)
     if (record === undefined) throw new RangeError(`unknown workflow ${id}`)
-    const tasks = state.taskStates(id, record.tasks)
+    const tasks = state.taskStates(id, record.tasks).map(task => this.withVerification(task))
     return { id, ok: tasks.every(task => task.state === 'done'), tasks }
   }
 
   /** The recorded state of one task of workflow `id`. */
   taskState (id: string, index: number): TaskState {
-    return this.requireState().taskState(id, index)
+    return this.withVerification(this.requireState().taskState(id, index))
+  }
+
+  /** A finished task's state with where its receipt stands in verification (for executor receipts). */
+  private withVerification (task: TaskState): TaskState {
+    if (!isFinished(task) || this.init.verification === undefined) return task
+    const verification = this.init.verification.stateOf(task.receipt)
+    return verification === undefined ? task : { ...task, verification }
+  }
+
+  /**
+   * Takes back a receipt proven fraudulent: it and the receipts of every task
+   * that used its output (directly or not) are retracted, those tasks become
+   * pending, and the workflow runs them again (once its current run, if any,
+   * has ended), never with the executor that cheated.
+   */
+  async retract (record: Pick<VerificationRecord, 'workflow' | 'index' | 'receipt' | 'executor'>, reason = 'fraud proven'): Promise<void> {
+    const state = this.requireState()
+    const workflow = state.getWorkflow(record.workflow)
+    if (workflow === undefined) return
+    const running = this.runs.get(record.workflow)
+    if (this.active.has(record.workflow) && running !== undefined) await running.catch(() => {})
+    const plan = loadWorkflow(workflow.bytes, workflow.source)
+    const affected = new Set<number>([record.index])
+    for (const index of plan.order) {
+      const task = plan.tasks[index] as PlannedTask
+      if (task.dependsOn.some(dependency => affected.has(dependency))) affected.add(index)
+    }
+    const entries = [...affected].flatMap(index => {
+      const current = state.taskState(record.workflow, index)
+      if (index === record.index) return [{ receipt: record.receipt, index, executor: record.executor, reason }]
+      return isFinished(current) ? [{ receipt: current.receipt, index, reason: `its input came from retracted receipt ${record.receipt}` }] : []
+    })
+    await state.retract(record.workflow, entries)
+    for (const entry of entries) this.emit({ type: 'task:retracted', workflow: record.workflow, index: entry.index, receipt: entry.receipt, reason: entry.reason })
+    if (this.state !== undefined && !this.controller.signal.aborted) this.drive(record.workflow)
   }
 
   private drive (id: string, plan?: WorkflowPlan): void {
@@ -242,7 +285,7 @@ export class Scheduler {
     const record = state.getWorkflow(id) as WorkflowRecord
     const plan = givenPlan ?? loadWorkflow(record.bytes, record.source)
     const proofs = this.proofsOf(record)
-    const terms = this.termsOf(id, proofs)
+    const terms = this.termsOf(id, proofs, plan)
     const states = state.taskStates(id, plan.tasks.length)
     const outcomes: Array<Outcome | undefined> = new Array(plan.tasks.length)
     const { repo } = this.init
@@ -256,7 +299,8 @@ export class Scheduler {
       }
       // Pending, or running when the last process died: the memo answers what already ran.
       const receiptCid = await repo.receipts.get(task.instructionCid)
-      if (receiptCid === undefined) continue
+      // A retracted receipt (proven fraudulent, or computed from one) is no answer.
+      if (receiptCid === undefined || state.retraction(receiptCid.toString()) !== undefined) continue
       const out = await this.outcomeOf(receiptCid.toString())
       if (out === undefined || !('ok' in out)) continue
       outcomes[task.index] = out
@@ -302,11 +346,14 @@ export class Scheduler {
   }
 
   /** Who pays for a workflow's tasks, at what highest price, within what total: from its budget's `wasm/run` grant. */
-  private termsOf (id: string, proofs: Delegation[]): Omit<MarketTerms, 'index'> {
+  private termsOf (id: string, proofs: Delegation[], plan: WorkflowPlan): Omit<MarketTerms, 'index'> {
     const grant = proofs.length === 0 ? undefined : wasmRunGrants(proofs[0] as Delegation).ok?.[0]
     const payer = grant?.with ?? this.init.signer?.did() ?? 'did:key:unknown'
     const maxPrice = grant?.maxPrice ?? this.init.maxPrice ?? DEFAULT_MAX_PRICE
-    return { workflow: id, payer, maxPrice, ...(grant?.maxSpend !== undefined ? { budget: grant.maxSpend } : {}) }
+    // Verifiers whose attestation makes a result final: the file's `market.trustedVerifiers` (validated when parsed).
+    const listed = plan.market?.trustedVerifiers
+    const trusted = Array.isArray(listed) ? listed.filter((did): did is DID => typeof did === 'string') : undefined
+    return { workflow: id, payer, maxPrice, ...(grant?.maxSpend !== undefined ? { budget: grant.maxSpend } : {}), ...(trusted !== undefined ? { trustedVerifiers: trusted } : {}) }
   }
 
   private async outcomeOf (receiptCid: string): Promise<Outcome | undefined> {
@@ -349,6 +396,7 @@ export class Scheduler {
         ? await market.run(executionTask(task, input, authorized), {
           ...options,
           terms: { ...terms, index: task.index },
+          exclude: state.cheatersOf(id, task.index),
           onWaiting: reason => {
             void state.setTask(id, task.index, { state: 'waiting', reason, since: Date.now() })
             this.emit({ type: 'task:waiting', workflow: id, index: task.index, reason })
@@ -388,8 +436,26 @@ export class Scheduler {
       ? { state: 'done', receipt: receipt.cid.toString(), ...(market !== undefined ? { market } : {}) }
       : { state: 'failed', receipt: receipt.cid.toString(), error: { name: out.error.name, message: out.error.message }, ...(market !== undefined ? { market } : {}) }
     await state.setTask(id, task.index, next)
+    if (isRemoteResult(result) && this.init.verification !== undefined) {
+      // Unchecked until a verifier attests it or the challenge window ends; verifiers get it now.
+      const fuel = result.fuel
+      const escrow = market !== undefined ? this.init.market?.ledger.escrow(market.escrow) : undefined
+      await this.init.verification.register({
+        receipt,
+        workflow: id,
+        index: task.index,
+        instruction: task.instructionCid,
+        executor: result.executor.did,
+        peer: result.executor.peer,
+        digest: outcomeDigest(task.instructionCid, out, fuel),
+        payer: terms.payer,
+        ...(terms.trustedVerifiers !== undefined ? { trusted: terms.trustedVerifiers } : {}),
+        ...(escrow !== undefined ? { escrow: escrow.id, escrowAmount: escrow.amount } : {})
+      }).catch(err => { this.emit({ type: 'task:waiting', workflow: id, index: task.index, reason: `verification could not record the receipt: ${(err as Error).message}` }) })
+    }
     outcomes[task.index] = out
     states[task.index] = next
     this.emit({ type: 'task:finished', workflow: id, index: task.index, state: next })
   }
 }
+

@@ -19,8 +19,22 @@ export type TaskState =
   | { state: 'pending' }
   | { state: 'waiting', reason: string, since: number }
   | { state: 'running', executor: string, since: number }
-  | { state: 'done', receipt: string, market?: TaskCost }
-  | { state: 'failed', receipt: string, error: { name: string, message: string }, market?: TaskCost }
+  | { state: 'done', receipt: string, market?: TaskCost, verification?: VerificationState }
+  | { state: 'failed', receipt: string, error: { name: string, message: string }, market?: TaskCost, verification?: VerificationState }
+
+/** Where an executor's receipt stands in optimistic verification (computed when read; absent for receipts the scheduler wrote itself). */
+export type VerificationState = 'unchecked' | 'attested' | 'final' | 'fraudulent'
+
+/** A receipt taken back: proven fraudulent, or computed from one that was. The memo no longer answers with it. */
+export interface Retraction {
+  receipt: string
+  workflow: string
+  index: number
+  /** The executor proven to have cheated (absent for receipts retracted because an input was). */
+  executor?: string
+  reason: string
+  at: number
+}
 
 /** What a task awarded in the market cost. */
 export interface TaskCost {
@@ -64,7 +78,8 @@ export class SchedulerState {
   private constructor (
     private readonly env: RootDatabase,
     private readonly workflows: Database<WorkflowRecord, string>,
-    private readonly tasks: Database<TaskState, [string, number]>
+    private readonly tasks: Database<TaskState, [string, number]>,
+    private readonly retractions: Database<Retraction, string>
   ) {}
 
   /** Opens (creating) `dir/scheduler.lmdb`. Throws `StoreError` when it cannot. */
@@ -72,11 +87,11 @@ export class SchedulerState {
     let env: RootDatabase
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 })
-      env = open({ path: join(dir, SCHEDULER_DB_FILE), maxDbs: 4, compression: false })
+      env = open({ path: join(dir, SCHEDULER_DB_FILE), maxDbs: 6, compression: false })
     } catch (err) {
       throw new StoreError(`cannot open the scheduler state in ${dir}: ${(err as Error).message}`)
     }
-    return new SchedulerState(env, env.openDB({ name: 'workflows' }), env.openDB({ name: 'tasks' }))
+    return new SchedulerState(env, env.openDB({ name: 'workflows' }), env.openDB({ name: 'tasks' }), env.openDB({ name: 'retractions' }))
   }
 
   /** Records a workflow with every task pending, unless it is known already (then nothing changes). True when added. */
@@ -131,6 +146,37 @@ export class SchedulerState {
       void this.workflows.put(id, next)
       return next
     })
+  }
+
+  /**
+   * Takes receipts back (a proven fraud, and the tasks that used its output):
+   * records each retraction and makes those tasks pending again, and the
+   * workflow active. Returns the record.
+   */
+  async retract (id: string, entries: Array<Omit<Retraction, 'workflow' | 'at'>>): Promise<WorkflowRecord | undefined> {
+    return await this.env.transaction(() => {
+      const record = this.workflows.get(id)
+      if (record === undefined) return undefined
+      for (const entry of entries) {
+        void this.retractions.put(entry.receipt, { ...entry, workflow: id, at: Date.now() })
+        void this.tasks.put([id, entry.index], { state: 'pending' })
+      }
+      const next: WorkflowRecord = { ...record, status: 'active' }
+      void this.workflows.put(id, next)
+      return next
+    })
+  }
+
+  /** The retraction of a receipt, if it was taken back. */
+  retraction (receipt: string): Retraction | undefined {
+    return this.retractions.get(receipt)
+  }
+
+  /** Executors proven to have cheated on task `index` of workflow `id`: not to be awarded it again. */
+  cheatersOf (id: string, index: number): string[] {
+    const out: string[] = []
+    for (const { value } of this.retractions.getRange()) if (value.workflow === id && value.index === index && value.executor !== undefined) out.push(value.executor)
+    return out
   }
 
   /** Marks a workflow finished. */

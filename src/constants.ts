@@ -61,3 +61,17 @@ export const DEFAULT_AWARD_TIMEOUT_MS = 10 * 60 * 1000
 
 /** Credits a devnet faucet gives each requester, and stakes for each executor. */
 export const DEVNET_FAUCET_CREDITS = 1_000_000_000
+
+/**
+ * Probability that a receipt is checked by a verifier (each verifier's own
+ * sample rate, and what a scheduler reckons collateral from). With p = 0.05 an
+ * award's collateral is 19 × its escrow: see `collateralFor` in
+ * scheduler/verification.ts and the README.
+ */
+export const DEFAULT_SAMPLE_RATE = 0.05
+
+/** Share of a slashed stake paid to the verifier that proved the fraud (the rest goes to the requester). */
+export const DEFAULT_BOUNTY_SHARE = 0.5
+
+/** Credits a devnet stakes for each executor and verifier: collateral for tasks up to 10^10 fuel at price 10 at the default sample rate. */
+export const DEVNET_STAKE = 100_000_000

@@ -1,5 +1,5 @@
 /**
- * An embedded devnet: one scheduler, N executors and one verifier, each a
+ * An embedded devnet: one scheduler, N executors and M verifiers (1), each a
  * real libp2p node of its own on 127.0.0.1 in this process, wired exactly as
  * separate machines would be (DHT discovery through the scheduler as the
  * bootstrap node, blocks fetched over `/ipvm/blocks`, tasks over
@@ -31,7 +31,8 @@ import type { SchedulerEvent } from '../scheduler/scheduler.js'
 import type { VerifierRole } from '../verifier/role.js'
 import type { BidPolicyInit } from './executor/bid-policy.js'
 import type { DID } from './auth/types.js'
-import { DEFAULT_MIN_STAKE, DEVNET_FAUCET_CREDITS } from './constants.js'
+import { DEFAULT_SAMPLE_RATE, DEVNET_FAUCET_CREDITS, DEVNET_STAKE } from './constants.js'
+import type { VerificationEvent } from '../scheduler/verification.js'
 
 /** Options of {@link startDevnet}. */
 export interface DevnetInit {
@@ -54,15 +55,29 @@ export interface DevnetInit {
   market?: SchedulerRoleInit['market']
   /** Each executor's bid policy, by index (missing ones: the defaults). */
   bidPolicies?: BidPolicyInit[]
-  /** Credits staked for each executor at start. @default 10000 */
+  /** Credits staked for each executor (and verifier) at start. @default 100000000 */
   stake?: number
+  /** Verifier nodes. @default 1 */
+  verifiers?: number
+  /** Each verifier's sample rate, and what the scheduler reckons collateral from. @default 0.05 */
+  sampleRate?: number
+  /** Whether the scheduler takes the devnet's verifiers' attestations as final (as the requester's own would be). @default true */
+  trustVerifiers?: boolean
+  /** FOR TESTS AND BENCHMARKS: executor i cheats at rate `dishonestCheatRates[i]` (see `dishonestCheatRateForTesting`). */
+  dishonestCheatRates?: number[]
+  /** Verification events at the scheduler (fraud proven, attestations, …). */
+  onVerification?: (event: VerificationEvent) => void
 }
 
 /** A running devnet. */
 export interface Devnet {
   readonly scheduler: { node: IpvmNode, role: SchedulerRole, identity: NodeIdentity }
   readonly executors: Array<{ node: IpvmNode, role: ExecutorRole }>
-  readonly verifier: { node: IpvmNode, role: VerifierRole }
+  /** The first verifier (absent with `verifiers: 0`). */
+  readonly verifier: { node: IpvmNode, role: VerifierRole } | undefined
+  readonly verifiers: Array<{ node: IpvmNode, role: VerifierRole, identity: NodeIdentity }>
+  /** Resolves when every receipt so far was sent to the verifiers and they finished checking it. */
+  verified(): Promise<void>
   /** The scheduler's address (with `/p2p/`): the bootstrap address of the devnet. */
   readonly address: Multiaddr
   /** Credits `did` from the faucet (a requester before it submits). @default 1e9 credits */
@@ -103,6 +118,10 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
     await schedulerNode.start()
     const address = schedulerNode.getMultiaddrs()[0]
     if (address === undefined) throw new Error('the devnet scheduler has no address')
+    const verifierCount = init.verifiers ?? 1
+    if (!Number.isInteger(verifierCount) || verifierCount < 0 || verifierCount > 16) throw new RangeError(`verifiers must be an integer from 0 to 16, got ${verifierCount}`)
+    const sampleRate = init.sampleRate ?? DEFAULT_SAMPLE_RATE
+    const verifierIdentities = await Promise.all(Array.from({ length: verifierCount }, async () => await freshIdentity()))
     const schedulerRole = await startSchedulerRole({
       node: schedulerNode,
       repo: init.repo ?? memoryRepo(),
@@ -111,6 +130,11 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       concurrency: init.concurrency ?? 8 * count,
       market: init.market ?? { challengeWindowMs: 0 },
       faucet: DEVNET_FAUCET_CREDITS,
+      sampleRate,
+      verification: {
+        ...(init.trustVerifiers !== false ? { trustedVerifiers: verifierIdentities.map(identity => identity.did) } : {}),
+        ...(init.onVerification !== undefined ? { onEvent: init.onVerification } : {})
+      },
       ...(init.remote !== undefined ? { remote: init.remote } : {}),
       ...(init.onEvent !== undefined ? { onEvent: init.onEvent } : {})
     })
@@ -128,23 +152,45 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       const { node, identity } = await join_()
       // By position: executor i (in `executors`) has policy i.
       const policy = init.bidPolicies?.[index]
-      const role = await startExecutorRole({ node, repo: memoryRepo(), signer: identity.signer, threads: init.threads ?? 1, ...(policy !== undefined ? { bidPolicy: policy } : {}) })
+      const cheatRate = init.dishonestCheatRates?.[index]
+      const role = await startExecutorRole({
+        node,
+        repo: memoryRepo(),
+        signer: identity.signer,
+        threads: init.threads ?? 1,
+        ...(policy !== undefined ? { bidPolicy: policy } : {}),
+        ...(cheatRate !== undefined && cheatRate > 0 ? { dishonestCheatRateForTesting: cheatRate } : {})
+      })
       cleanups.push(async () => { await role.stop() })
       return { node, role }
     }))
-    const verifierPeer = await join_()
-    const verifierRole = await startVerifierRole({ node: verifierPeer.node, repo: memoryRepo() })
-    cleanups.push(async () => { await verifierRole.stop() })
-    // Every executor has a stake to be awarded tasks.
-    const stake = init.stake ?? 10 * DEFAULT_MIN_STAKE
-    if (stake > 0) for (const executor of executors) await schedulerRole.ledger.deposit(executor.role.policy.did, stake, { stake: true, memo: 'devnet stake' })
-    // Ready when every executor can be found.
-    await Promise.all(executors.map(async executor => await executor.role.advertised))
+    const verifiers = await Promise.all(verifierIdentities.map(async (identity, index) => {
+      const node = await createIpvmNode({ privateKey: identity.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], allowLoopback: true })
+      cleanups.push(async () => { await node.stop() })
+      await node.start()
+      const role = await startVerifierRole({ node, repo: memoryRepo(), signer: identity.signer, dir: join(dir, `verifier-${index}`), sampleRate })
+      cleanups.push(async () => { await role.stop() })
+      return { node, role, identity }
+    }))
+    // Every executor and verifier has a stake: to be awarded tasks, to file fraud proofs.
+    const stake = init.stake ?? DEVNET_STAKE
+    if (stake > 0) {
+      for (const executor of executors) await schedulerRole.ledger.deposit(executor.role.policy.did, stake, { stake: true, memo: 'devnet stake' })
+      for (const verifier of verifiers) await schedulerRole.ledger.deposit(verifier.identity.did, stake, { stake: true, memo: 'devnet stake' })
+    }
+    // Ready when every executor and verifier can be found.
+    await Promise.all([...executors, ...verifiers].map(async member => await member.role.advertised))
+    if (verifiers.length > 0) await schedulerRole.verification?.discover()
     return {
       fund: async (did, amount = DEVNET_FAUCET_CREDITS) => { await schedulerRole.ledger.deposit(did, amount, { memo: 'devnet faucet' }) },
       scheduler: { node: schedulerNode, role: schedulerRole, identity: schedulerIdentity },
       executors,
-      verifier: { node: verifierPeer.node, role: verifierRole },
+      verifier: verifiers[0],
+      verifiers,
+      verified: async () => {
+        await schedulerRole.verification?.pushed()
+        await Promise.all(verifiers.map(async verifier => { await verifier.role.verifier.idle() }))
+      },
       address,
       stop
     }

@@ -13,6 +13,7 @@ import { id } from './commands/id.js'
 import { delegate } from './commands/delegate.js'
 import { revoke } from './commands/revoke.js'
 import { verifyReceiptCommand } from './commands/verify-receipt.js'
+import { verify } from './commands/verify.js'
 import { node } from './commands/node.js'
 import { submit } from './commands/submit.js'
 import { devnet } from './commands/devnet.js'
@@ -20,7 +21,7 @@ import { balance, deposit, executors, status } from './commands/market.js'
 import type { Command } from './command.js'
 import type { Output } from './output.js'
 
-const commands: Command[] = [run, add, receipt, submit, status, node, devnet, deposit, balance, executors, id, delegate, revoke, verifyReceiptCommand]
+const commands: Command[] = [run, add, receipt, submit, status, node, devnet, deposit, balance, executors, id, delegate, revoke, verifyReceiptCommand, verify]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

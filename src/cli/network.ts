@@ -55,3 +55,10 @@ export function integerFlag (value: unknown, flag: string, min: number, max: num
   if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}`)
   return number
 }
+
+/** A flag that is a probability: a number from 0 to 1 (`UsageError` otherwise). */
+export function rateFlag (text: string, name: string): number {
+  const rate = Number(text)
+  if (text.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`--${name} must be a number from 0 to 1, got ${text}`)
+  return rate
+}

@@ -39,7 +39,24 @@ export interface ExecutorRoleInit {
   advertise?: boolean
   /** How it bids: price, minimum price, concurrency, refused modules. */
   bidPolicy?: BidPolicyInit
+  /**
+   * FOR TESTS AND BENCHMARKS ONLY: a dishonest executor. At this rate it does
+   * not run a task at all and signs a receipt with a made-up result, which
+   * verifiers will catch and for which its stake will be slashed. Off (0) by
+   * default; see {@link DishonestExecution}.
+   */
+  dishonestCheatRateForTesting?: number
 }
+
+/** What a dishonest executor did (present only when cheating is on). */
+export interface DishonestExecution {
+  readonly rate: number
+  /** InIDs of the tasks it answered with a made-up result, in order. */
+  readonly cheats: string[]
+}
+
+/** The result a dishonest executor signs instead of running the task. */
+export const DISHONEST_OUTPUT = 'ipvm-dishonest-executor: not computed'
 
 /** A running executor role. */
 export interface ExecutorRole {
@@ -49,6 +66,8 @@ export interface ExecutorRole {
   readonly blocks: NetworkBlocks
   readonly policy: BidPolicy
   readonly market: MarketService
+  /** Present only on a dishonest executor (`dishonestCheatRateForTesting`). */
+  readonly dishonesty?: DishonestExecution
   /** Resolves once the role is announced in the DHT (it waits for a first DHT peer). */
   readonly advertised: Promise<void>
   /** Stops serving, aborts running tasks and stops the workers (the node stays up). Safe to call twice. */
@@ -77,11 +96,19 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
   })
   const maxConcurrent = init.maxConcurrent ?? 32
   const policy = new BidPolicy(signer, { concurrency: maxConcurrent, slots: init.threads ?? 1, ...init.bidPolicy })
+  const rate = init.dishonestCheatRateForTesting ?? 0
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new RangeError(`the cheat rate must be from 0 to 1, got ${String(rate)}`)
+  const dishonesty: DishonestExecution | undefined = rate > 0 ? { rate, cheats: [] } : undefined
   const service = new ExecuteService(node.libp2p, {
     signer,
     // Each task's run time informs the `expectedStart` of the next bids.
     executor: {
       execute: async (task, options) => {
+        if (dishonesty !== undefined && Math.random() < dishonesty.rate) {
+          dishonesty.cheats.push(task.instructionCid.toString())
+          // Nothing runs: a made-up result and a plausible fuel figure, signed like an honest one.
+          return { out: { ok: DISHONEST_OUTPUT }, executed: true, durationMs: 0, fuel: 1_000 + Math.floor(Math.random() * 1_000) }
+        }
         const result = await executor.execute(task, options)
         if (result.executed) policy.observe(result.durationMs)
         return result
@@ -132,5 +159,5 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
   }
   const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'executor', advertising.signal)
   advertised.catch(() => {})
-  return { executor, service, exchange, blocks, policy, market, advertised, stop }
+  return { executor, service, exchange, blocks, policy, market, advertised, stop, ...(dishonesty !== undefined ? { dishonesty } : {}) }
 }

@@ -79,7 +79,8 @@ function decode<T> (bytes: Uint8Array, what: string): T {
   }
 }
 
-const fuelOf = (value: unknown): number | bigint | null => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || typeof value === 'bigint' ? value : null
+// Fuel is a count: a negative one (DAG-CBOR decodes integers below -2^53 as bigints) is no fuel.
+const fuelOf = (value: unknown): number | bigint | null => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) || (typeof value === 'bigint' && value >= 0n) ? value : null
 
 /**
  * Opens a signed receipt for re-execution: checks its signature, reads its

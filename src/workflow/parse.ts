@@ -213,6 +213,11 @@ export function parseWorkflow (bytes: Uint8Array, source = 'workflow'): Workflow
       const amount = (value.market as { [key: string]: unknown })[key]
       if (amount !== undefined && !(typeof amount === 'number' && Number.isSafeInteger(amount) && amount >= 0)) issues.add(`market.${key}`, `${key} must be a non-negative whole number of credits${key === 'maxPrice' ? ' per million fuel' : ''}`)
     }
+    // Verifiers whose attestation makes a result final (before the challenge window ends).
+    const trusted = (value.market as { [key: string]: unknown }).trustedVerifiers
+    if (trusted !== undefined && !(Array.isArray(trusted) && trusted.length <= 64 && trusted.every(did => typeof did === 'string' && /^did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(did)))) {
+      issues.add('market.trustedVerifiers', 'trustedVerifiers must be a list of at most 64 did:key DIDs')
+    }
   }
   const checked: WorkflowTask[] = []
   tasks.forEach((task, index) => {

@@ -13,6 +13,8 @@ import { MarketService, marketRequest, openAnnouncement, signBid } from '../../s
 import { Market } from '../../scheduler/market.js'
 import { LmdbLedger } from '../../scheduler/lmdb-ledger.js'
 import { ReputationBook } from '../../scheduler/reputation.js'
+import { collateralFor } from '../../scheduler/verification.js'
+import { DEFAULT_BID_PRICE, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE, DEFAULT_TASK_FUEL } from '../../src/constants.js'
 import { instructionCid } from '../../src/model/instruction.js'
 import { getSignedRecord } from '../../src/net/records.js'
 import { MATH_WAT, task, tempDir, wat, workflowFile } from '../helpers.js'
@@ -113,13 +115,19 @@ test('an executor without stake is not awarded; once staked it is, and `status` 
     net.scheduler.role.scheduler.subscribe(event => { if (event.type === 'task:waiting') resolve(event.reason) })
   })
   const running = submit(t, net, [task(module, 'add', [4, 4])])
-  assert.equal(await waited, 'no executor with a stake of at least 1000 credits bid')
+  // The stake asked is the award's collateral: enough that cheating on it does not pay at the sample rate.
+  const collateral = collateralFor(costOf(DEFAULT_TASK_FUEL, DEFAULT_BID_PRICE), DEFAULT_SAMPLE_RATE, DEFAULT_MIN_STAKE)
+  assert.equal(collateral, 190_000)
+  assert.equal(await waited, `no executor with a stake of at least ${collateral} credits bid`)
   // The status request a user's `ipvm status` sends sees the same reason.
   const [client] = await loopbackNetwork(t, 1, 71)
   const file = workflowFile([task(module, 'add', [4, 4])])
   const answer = await marketRequest(client!.libp2p, net.address, { status: { workflow: cidOf(file, codecs.raw).toString() } }) as { status: { tasks: Array<{ state: string, reason?: string }> } }
-  assert.deepEqual(answer.status.tasks.map(x => [x.state, x.reason]), [['waiting', 'no executor with a stake of at least 1000 credits bid']])
-  await net.scheduler.role.ledger.deposit(peerDid(net.executors[0]!.node.peerId), 1_000, { stake: true })
+  assert.deepEqual(answer.status.tasks.map(x => [x.state, x.reason]), [['waiting', `no executor with a stake of at least ${collateral} credits bid`]])
+  await net.scheduler.role.ledger.deposit(peerDid(net.executors[0]!.node.peerId), collateral - 1, { stake: true })
+  await new Promise(resolve => setTimeout(resolve, 500))
+  assert.equal(net.scheduler.role.scheduler.taskState(cidOf(file, codecs.raw).toString(), 0).state, 'waiting', 'one credit short of the collateral is not enough')
+  await net.scheduler.role.ledger.deposit(peerDid(net.executors[0]!.node.peerId), 1, { stake: true })
   const report = await running
   assert.deepEqual(report.tasks.map(x => x.out), [{ ok: 8 }])
   await conserved(net)

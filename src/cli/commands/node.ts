@@ -13,9 +13,11 @@ import { CID } from 'multiformats/cid'
 import { UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
-import { enableNodeLogs, integerFlag, loopbackConfigured, parseAddresses, untilAborted } from '../network.js'
+import { enableNodeLogs, integerFlag, loopbackConfigured, parseAddresses, rateFlag, untilAborted } from '../network.js'
 import type { Command } from '../command.js'
 import type { Role } from '../../net/discovery.js'
+import type { VerificationEvent } from '../../../scheduler/verification.js'
+import { isDidKey } from '../../net/protocols/market.js'
 import type { SchedulerEvent } from '../../../scheduler/scheduler.js'
 
 export const node: Command = {
@@ -42,8 +44,13 @@ Roles:
              (price and escrow included), fetches modules and inputs from
              the network, and signs the receipts. It needs a stake in the
              scheduler's ledger (\`ipvm deposit --stake\`) to be awarded.
-  verifier   joins and announces itself; re-running sampled receipts comes
-             with optimistic verification (see the README's roadmap).
+  verifier   receives every receipt schedulers finish, checks a sample of
+             them (probability --sample-rate, drawn with a secret kept in
+             REPO/sampling.secret, so no executor can tell which) by
+             re-running them, and answers with a signed attestation, or with
+             a fraud proof (also written to REPO/proofs/) that the scheduler
+             judges and pays a bounty for. It needs a stake to file proofs:
+             a false accusation costs it.
 
 Options:
   --role ROLE        scheduler, executor or verifier (required)
@@ -51,7 +58,8 @@ Options:
                      (required; repeat for several). Nothing else listens.
   --bootstrap ADDR   a peer to join through, with /p2p/<peerId> (repeat for
                      several). The first node of a network has none.
-  --workers N        executor: worker threads (default: CPUs, at most 4)
+  --workers N        executor, verifier: worker threads (default: CPUs, at
+                     most 4; a verifier 1)
   --max-tasks N      executor: most tasks accepted at once (default 32); it
                      declines to bid beyond them
   --price P          executor: asking price, credits per million fuel
@@ -59,6 +67,15 @@ Options:
   --min-price P      executor: lowest price it takes (default: --price); it
                      bids down to a scheduler's maximum, never below this
   --refuse-module CID  executor: never bid on or run this module (repeat)
+  --dishonest-cheat-rate R  executor, FOR TESTS ONLY: sign made-up results
+                     for this share of tasks instead of running them (it
+                     will be caught and slashed)
+  --sample-rate P    verifier: share of receipts it checks (default 0.05);
+                     scheduler: the check rate award collateral is reckoned
+                     from, stake ≥ escrow × (1 − P) / P (default 0.05)
+  --trust-verifier DID  scheduler: an attestation from this verifier makes a
+                     result final at once (repeat; workflows add their own
+                     in market.trustedVerifiers)
   --open             scheduler: accept workflows that bring no budget
                      delegation (their tasks spend this node's own authority)
   --max-price P      scheduler: highest price announced when a budget sets
@@ -100,7 +117,10 @@ Example:
     'bid-window': { type: 'string' },
     'challenge-window': { type: 'string' },
     faucet: { type: 'string' },
-    announce: { type: 'string' }
+    announce: { type: 'string' },
+    'sample-rate': { type: 'string' },
+    'trust-verifier': { type: 'string', multiple: true },
+    'dishonest-cheat-rate': { type: 'string' }
   },
   async run (context) {
     const { values, positionals, env, signal, stdout } = context
@@ -112,10 +132,16 @@ Example:
     const bootstrap = parseAddresses(values.bootstrap, 'bootstrap', true)
     const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
     const maxTasks = integerFlag(values['max-tasks'], 'max-tasks', 1, 4096, 32)
-    const executorFlags = ['workers', 'max-tasks', 'price', 'min-price', 'refuse-module']
-    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet', 'announce']
-    const misplaced = [...(role !== 'executor' ? executorFlags : []), ...(role !== 'scheduler' ? schedulerFlags : [])].find(flag => values[flag] !== undefined)
-    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for ${executorFlags.includes(misplaced) ? 'executors' : 'schedulers'}`)
+    const executorFlags = ['max-tasks', 'price', 'min-price', 'refuse-module', 'dishonest-cheat-rate']
+    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet', 'announce', 'trust-verifier']
+    const misplaced = [...(role !== 'executor' ? executorFlags : []), ...(role !== 'scheduler' ? schedulerFlags : []), ...(role === 'scheduler' ? ['workers'] : []), ...(role === 'executor' ? ['sample-rate'] : [])].find(flag => values[flag] !== undefined)
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is not for ${role}s`)
+    const sampleRate = values['sample-rate'] === undefined ? undefined : rateFlag(values['sample-rate'] as string, 'sample-rate')
+    const cheatRate = values['dishonest-cheat-rate'] === undefined ? undefined : rateFlag(values['dishonest-cheat-rate'] as string, 'dishonest-cheat-rate')
+    const trusted = ((values['trust-verifier'] ?? []) as string[]).map(did => {
+      if (!isDidKey(did)) throw new UsageError(`--trust-verifier ${did} is not a did:key`)
+      return did
+    })
     const price = values.price === undefined ? undefined : integerFlag(values.price, 'price', 0, 1_000_000_000, 0)
     const minPrice = values['min-price'] === undefined ? undefined : integerFlag(values['min-price'], 'min-price', 0, 1_000_000_000, 0)
     if (price !== undefined && minPrice !== undefined && minPrice > price) throw new UsageError('--min-price must not be above --price')
@@ -165,8 +191,10 @@ Example:
           revocations,
           maxConcurrent: maxTasks,
           ...(workers !== undefined ? { threads: workers } : {}),
-          bidPolicy: { ...(price !== undefined ? { price } : {}), ...(minPrice !== undefined ? { minPrice } : price !== undefined ? { minPrice: price } : {}), refuseModules }
+          bidPolicy: { ...(price !== undefined ? { price } : {}), ...(minPrice !== undefined ? { minPrice } : price !== undefined ? { minPrice: price } : {}), refuseModules },
+          ...(cheatRate !== undefined && cheatRate > 0 ? { dishonestCheatRateForTesting: cheatRate } : {})
         })
+        if (cheatRate !== undefined && cheatRate > 0) context.stderr.write(`ipvm node: WARNING: this executor is DISHONEST on purpose (--dishonest-cheat-rate ${cheatRate}); verifiers will catch it and its stake will be slashed\n`)
         stopRole = started.stop
       } else if (role === 'scheduler') {
         const started = await startSchedulerRole({
@@ -179,12 +207,29 @@ Example:
           market: { ...(announce !== undefined ? { announceInDht: announce as 'waiting' | 'always' | 'never' } : {}), ...(minStake !== undefined ? { minStake } : {}), ...(bidWindowMs !== undefined ? { bidWindowMs } : {}), ...(challengeWindowMs !== undefined ? { challengeWindowMs } : {}) },
           ...(maxPrice !== undefined ? { maxPrice } : {}),
           ...(faucet !== undefined ? { faucet } : {}),
+          ...(sampleRate !== undefined ? { sampleRate } : {}),
+          verification: {
+            ...(trusted.length > 0 ? { trustedVerifiers: trusted } : {}),
+            onEvent: event => { const line = describeVerification(event); if (line !== undefined) say(line, { event: `verification:${event.type}`, ...event }) }
+          },
           onEvent: event => { const line = describeEvent(event); if (line !== undefined) say(line, { event: event.type, ...event }) }
         })
         stopRole = started.stop
         if (started.resumed.length > 0) say(`resumed ${started.resumed.length} unfinished workflow(s)`, { event: 'resumed', workflows: started.resumed })
       } else {
-        const started = await startVerifierRole({ node: ipvmNode, repo })
+        const started = await startVerifierRole({
+          node: ipvmNode,
+          repo,
+          signer: identity.signer,
+          dir: home,
+          ...(sampleRate !== undefined ? { sampleRate } : {}),
+          ...(workers !== undefined ? { threads: workers } : {}),
+          onEvent: event => {
+            if (event.type !== 'checked') return
+            const { record } = event
+            say(`receipt ${record.receipt}: ${record.outcome}${record.detail !== undefined ? ` (${record.detail})` : ''}`, { event: 'checked', ...record })
+          }
+        })
         stopRole = started.stop
       }
       closers.unshift(stopRole)
@@ -209,5 +254,18 @@ function describeEvent (event: SchedulerEvent): string | undefined {
     case 'task:running': return `workflow …${id} task ${event.index}: running on ${event.executor}`
     case 'task:finished': return `workflow …${id} task ${event.index}: ${event.state.state}${event.state.state === 'failed' ? ` (${event.state.error.name}: ${event.state.error.message})` : ''}`
     case 'workflow:finished': return `workflow …${id} finished`
+    case 'task:retracted': return `workflow …${id} task ${event.index}: receipt ${event.receipt} retracted (${event.reason}); running it again`
   }
 }
+
+function describeVerification (event: VerificationEvent): string | undefined {
+  switch (event.type) {
+    case 'attested': return `receipt ${event.receipt}: attested by ${event.verifier}${event.trusted ? ' (trusted: final)' : ''}`
+    case 'fraud': return `receipt ${event.receipt}: FRAUD proven by ${event.challenger}; ${event.executor} slashed ${event.slashed} credits (bounty ${event.bounty})`
+    case 'false-accusation': return `receipt ${event.receipt}: false accusation by ${event.challenger}; it loses ${event.penalty} credits`
+    case 'false-attestation': return `receipt ${event.receipt}: ${event.verifier} attested a wrong outcome; it loses ${event.penalty} credits`
+    case 'refused': return `${event.kind} from ${event.from} refused: ${event.name}: ${event.message}`
+    case 'pushed': return undefined
+  }
+}
+

@@ -25,9 +25,14 @@ import type { BlockGetter, DID } from '../../auth/types.js'
 import type { VerifiedReceipt } from '../../auth/sign.js'
 
 /** The receipt's bytes and any blocks that came with it (from a CAR). */
-interface Loaded { bytes: Uint8Array, blocks: Map<string, Uint8Array>, source: string }
+export interface Loaded { bytes: Uint8Array, blocks: Map<string, Uint8Array>, source: string }
 
-async function loadFile (path: string): Promise<Loaded> {
+/**
+ * Reads a receipt file: a CAR whose root is the receipt (its other blocks are
+ * kept, each checked against its CID), DAG-JSON text, else DAG-CBOR bytes.
+ * Throws `InputError` (unreadable, `MalformedReceipt: …`).
+ */
+export async function loadFile (path: string): Promise<Loaded> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path)
@@ -60,6 +65,18 @@ async function loadFile (path: string): Promise<Loaded> {
     }
   }
   return { bytes, blocks, source: path }
+}
+
+/**
+ * The receipt `cid` names in `repo`: the receipt recorded for an InID, else the
+ * block `cid` itself. Throws `InputError` when there is none or its bytes are wrong.
+ */
+export async function loadStored (repo: Repo | undefined, cid: CID, home: string): Promise<Loaded> {
+  const receiptCid = await repo?.receipts.get(cid) ?? cid
+  const bytes = await repo?.blocks.get(receiptCid)
+  if (bytes === undefined) throw new InputError(`no receipt ${cid} in ${home}`)
+  if (!matchesCid(receiptCid, bytes)) throw new InputError(`MalformedReceipt: the stored bytes of ${receiptCid} do not match its CID`)
+  return { bytes, blocks: new Map(), source: receiptCid.toString() }
 }
 
 function layered (first: Map<string, Uint8Array>, repo: Repo | undefined): BlockGetter {
@@ -153,11 +170,7 @@ Example:
     try {
       let loaded: Loaded
       if (cid !== undefined) {
-        const receiptCid = await repo?.receipts.get(cid) ?? cid
-        const bytes = await repo?.blocks.get(receiptCid)
-        if (bytes === undefined) throw new InputError(`no receipt ${cid} in ${home}`)
-        if (!matchesCid(receiptCid, bytes)) throw new InputError(`MalformedReceipt: the stored bytes of ${receiptCid} do not match its CID`)
-        loaded = { bytes, blocks: new Map(), source: receiptCid.toString() }
+        loaded = await loadStored(repo, cid, home)
       } else {
         loaded = await loadFile(target)
       }

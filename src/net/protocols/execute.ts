@@ -27,7 +27,7 @@ import { IpvmError } from '../../errors.js'
 import {
   DEFAULT_EXECUTE_ACCEPT_TIMEOUT_MS, DEFAULT_EXECUTE_GRACE_MS, DEFAULT_MAX_CONCURRENT_EXECUTIONS,
   DEFAULT_MAX_EXECUTE_REQUEST_BYTES, DEFAULT_MAX_EXECUTE_RESPONSE_BYTES, EXECUTE_PROTOCOL,
-  ExecutionRefusedError, ExecutorBusyError, InvalidExecuteRequestError, parseExecuteAnswer, parseExecuteRequest
+  ExecutionRefusedError, ExecutorBusyError, InvalidExecuteRequestError, argumentsBlock, parseExecuteAnswer, parseExecuteRequest
 } from './execute-messages.js'
 import { DEFAULT_TASK_TIME_MS } from '../../constants.js'
 import type { Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
@@ -250,7 +250,8 @@ export class ExecuteService {
     const receipt = await signReceipt(receiptValue({ ran: signed.invocation.cid, out: result.out, meta: receiptMeta(result) }), this.init.signer)
     if (this.init.repo !== undefined) {
       await this.init.repo.commit({
-        blocks: [{ cid: request.instructionCid, bytes: request.instructionBytes }, signed.invocation, signed.authorization, ...request.proofs.values(), receipt]
+        // With the arguments block `meta.args` names, so the receipt can be re-run from this repo too.
+        blocks: [{ cid: request.instructionCid, bytes: request.instructionBytes }, signed.invocation, signed.authorization, ...(request.meta.args !== undefined ? [argumentsBlock(request.args)] : []), ...request.proofs.values(), receipt]
       })
     }
     return { receipt: receipt.bytes, invocation: signed.invocation.bytes, authorization: signed.authorization.bytes, executed: result.executed, durationMs: result.durationMs }

@@ -15,6 +15,7 @@ import { IpvmError } from '../../errors.js'
 import { cidOf, codecs } from '../../model/block.js'
 import { isAmount } from '../../model/price.js'
 import { verifySignature } from '../../auth/principal.js'
+import { matchesCid } from '../../auth/delegation.js'
 import { MalformedMessageError } from '../errors.js'
 import type { DID, Signer } from '../../auth/types.js'
 
@@ -227,6 +228,9 @@ export function openDeposit (bytes: Uint8Array, options: OpenOptions = {}): Open
   return open('deposit', bytes, options)
 }
 
+/** A block as it travels in a message. */
+export interface CarriedBlock { cid: CID, bytes: Uint8Array }
+
 /** A market request. */
 export type MarketRequest =
   | { bids: { announcement: Uint8Array } }
@@ -234,11 +238,36 @@ export type MarketRequest =
   | { balance: { did: string } }
   | { executors: Record<string, never> }
   | { status: { workflow: string } }
+  /** Scheduler → verifier: a finished receipt and the blocks it rests on (the verifier samples it). */
+  | { check: { receipt: Uint8Array, blocks: CarriedBlock[] } }
+  /** Verifier → scheduler: an attestation (a receipt/attest UCAN, archived). */
+  | { attest: Uint8Array }
+  /** Verifier → scheduler: a fraud proof block and the challenge receipt (and any other block it needs). */
+  | { fraud: { proof: Uint8Array, blocks: CarriedBlock[] } }
+  /** Anyone → scheduler: the verification state of receipts. */
+  | { verification: { receipts: string[] } }
+  /** Anyone → scheduler: the verifiers it has heard from, with their record. */
+  | { verifiers: Record<string, never> }
 
 /** The kinds of request, by their key. */
-export type MarketRequestKind = 'bids' | 'deposit' | 'balance' | 'executors' | 'status'
+export type MarketRequestKind = 'bids' | 'deposit' | 'balance' | 'executors' | 'status' | 'check' | 'attest' | 'fraud' | 'verification' | 'verifiers'
 
-export const MARKET_REQUEST_KINDS: readonly MarketRequestKind[] = ['bids', 'deposit', 'balance', 'executors', 'status']
+export const MARKET_REQUEST_KINDS: readonly MarketRequestKind[] = ['bids', 'deposit', 'balance', 'executors', 'status', 'check', 'attest', 'fraud', 'verification', 'verifiers']
+
+/** Largest verification message (`check`, `fraud`) (bytes): a receipt with its output inline and its blocks. */
+export const MAX_VERIFICATION_MESSAGE_BYTES = 16 * 1024 * 1024
+
+/** Reads the `blocks` of a verification message: each `{cid, bytes}` matching its CID. Throws `MalformedMessageError`. */
+export function parseCarriedBlocks (value: unknown, max = 256): CarriedBlock[] {
+  if (!Array.isArray(value) || value.length > max) throw new MalformedMessageError(`\`blocks\` must be a list of at most ${max} {cid, bytes}`)
+  return value.map(entry => {
+    const cid = CID.asCID((entry as { cid?: unknown } | null)?.cid)
+    const bytes = (entry as { bytes?: unknown } | null)?.bytes
+    if (cid === null || !(bytes instanceof Uint8Array)) throw new MalformedMessageError('a block is {cid, bytes}')
+    if (!matchesCid(cid, bytes)) throw new MalformedMessageError(`block ${cid} does not match its CID`)
+    return { cid, bytes }
+  })
+}
 
 /** The kind of a decoded request and its body, or an error naming what is wrong. */
 export function parseMarketRequest (value: unknown): { kind: MarketRequestKind, body: unknown } {

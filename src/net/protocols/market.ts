@@ -122,6 +122,8 @@ export class MarketService {
 export interface MarketRequestOptions extends AbortOptions {
   /** @default 10000 */
   timeoutMs?: number
+  /** Largest request sent and answer read (bytes). @default 262144 */
+  maxMessageBytes?: number
 }
 
 /**
@@ -133,9 +135,10 @@ export async function marketRequest (node: Pick<Libp2p, 'dialProtocol'>, peer: P
   const signal = options.signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
   const stream = await node.dialProtocol(peer, MARKET_PROTOCOL, { signal })
   try {
-    await writeMessage(stream, request, { maxMessageBytes: MAX_MARKET_MESSAGE_BYTES, signal })
+    const maxMessageBytes = options.maxMessageBytes ?? MAX_MARKET_MESSAGE_BYTES
+    await writeMessage(stream, request, { maxMessageBytes, signal })
     await stream.close({ signal })
-    const reader = new MessageReader(stream, { maxMessageBytes: MAX_MARKET_MESSAGE_BYTES, timeoutMs })
+    const reader = new MessageReader(stream, { maxMessageBytes, timeoutMs })
     const answer = await reader.readRequired('market answer', { signal })
     if (typeof answer === 'object' && answer !== null && 'error' in answer) {
       const error = (answer as { error: { name?: unknown, message?: unknown } }).error
