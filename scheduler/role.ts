@@ -86,6 +86,8 @@ export class UnknownWorkflowError extends IpvmError {
 /** A running scheduler role. */
 export interface SchedulerRole {
   readonly scheduler: Scheduler
+  /** Where receipts and their blocks are stored. */
+  readonly repo: Repo
   readonly service: SubmitService
   readonly executor: RemoteExecutor
   readonly exchange: BlockExchange
@@ -249,5 +251,5 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
   }
   const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'scheduler', advertising.signal)
   advertised.catch(() => {})
-  return { scheduler: scheduler as Scheduler, service, executor, exchange, ledger, market, marketService, verification, resumed, advertised, stop }
+  return { scheduler: scheduler as Scheduler, repo, service, executor, exchange, ledger, market, marketService, verification, resumed, advertised, stop }
 }

@@ -73,5 +73,9 @@ export const DEFAULT_SAMPLE_RATE = 0.05
 /** Share of a slashed stake paid to the verifier that proved the fraud (the rest goes to the requester). */
 export const DEFAULT_BOUNTY_SHARE = 0.5
 
-/** Credits a devnet stakes for each executor and verifier: collateral for tasks up to 10^10 fuel at price 10 at the default sample rate. */
-export const DEVNET_STAKE = 100_000_000
+/**
+ * Credits a devnet stakes for each executor and verifier: collateral at the
+ * default sample rate for any task a devnet runs (escrows up to 5 × 10^11
+ * credits, e.g. 2^46 fuel at price 1 needs 1.3 × 10^9).
+ */
+export const DEVNET_STAKE = 10_000_000_000_000

@@ -55,7 +55,7 @@ export interface DevnetInit {
   market?: SchedulerRoleInit['market']
   /** Each executor's bid policy, by index (missing ones: the defaults). */
   bidPolicies?: BidPolicyInit[]
-  /** Credits staked for each executor (and verifier) at start. @default 100000000 */
+  /** Credits staked for each executor (and verifier) at start. @default 10^13 (DEVNET_STAKE) */
   stake?: number
   /** Verifier nodes. @default 1 */
   verifiers?: number
@@ -75,7 +75,7 @@ export interface Devnet {
   readonly executors: Array<{ node: IpvmNode, role: ExecutorRole }>
   /** The first verifier (absent with `verifiers: 0`). */
   readonly verifier: { node: IpvmNode, role: VerifierRole } | undefined
-  readonly verifiers: Array<{ node: IpvmNode, role: VerifierRole, identity: NodeIdentity }>
+  readonly verifiers: Array<{ node: IpvmNode, role: VerifierRole, identity: NodeIdentity, dir: string }>
   /** Resolves when every receipt so far was sent to the verifiers and they finished checking it. */
   verified(): Promise<void>
   /** The scheduler's address (with `/p2p/`): the bootstrap address of the devnet. */
@@ -168,9 +168,10 @@ export async function startDevnet (init: DevnetInit = {}): Promise<Devnet> {
       const node = await createIpvmNode({ privateKey: identity.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [address.toString()], allowLoopback: true })
       cleanups.push(async () => { await node.stop() })
       await node.start()
-      const role = await startVerifierRole({ node, repo: memoryRepo(), signer: identity.signer, dir: join(dir, `verifier-${index}`), sampleRate })
+      const verifierDir = join(dir, `verifier-${index}`)
+      const role = await startVerifierRole({ node, repo: memoryRepo(), signer: identity.signer, dir: verifierDir, sampleRate })
       cleanups.push(async () => { await role.stop() })
-      return { node, role, identity }
+      return { node, role, identity, dir: verifierDir }
     }))
     // Every executor and verifier has a stake: to be awarded tasks, to file fraud proofs.
     const stake = init.stake ?? DEVNET_STAKE

@@ -40,15 +40,16 @@ export async function tempDir (t: { after: (fn: () => Promise<void>) => void }, 
 }
 
 /** A workflow task in Homestar's format. */
-export function task (module: CID, func: string, args: unknown[], extra: { nnc?: string, time?: number } = {}): Record<string, unknown> {
+export function task (module: CID, func: string, args: unknown[], extra: { nnc?: string, time?: number, fuel?: number } = {}): Record<string, unknown> {
   const meta: Record<string, unknown> = {}
   if (extra.time !== undefined) meta.time = extra.time
+  if (extra.fuel !== undefined) meta.fuel = extra.fuel
   return { run: { rsc: `ipfs://${module}`, op: 'wasm/run', input: { func, args }, nnc: extra.nnc ?? '' }, meta, prf: [] }
 }
 
 /** Encodes a workflow (which may hold CIDs) as DAG-JSON file bytes. */
-export function workflowFile (tasks: unknown[]): Uint8Array {
-  return dagJson.encode({ tasks })
+export function workflowFile (tasks: unknown[], extra: Record<string, unknown> = {}): Uint8Array {
+  return dagJson.encode({ tasks, ...extra })
 }
 
 /** A module with arithmetic, traps, loops and a bytes ABI, used across tests. */

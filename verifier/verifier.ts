@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { open } from 'lmdb'
 import * as dagCbor from '@ipld/dag-cbor'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { CID } from 'multiformats/cid'
 import { IpvmError, StoreError } from '../src/errors.js'
 import { cidOf, codecs } from '../src/model/block.js'
 import { marketRequest, MAX_VERIFICATION_MESSAGE_BYTES, parseCarriedBlocks } from '../src/net/protocols/market.js'
@@ -26,7 +27,6 @@ import { signAttestation } from '../src/verify/attestation.js'
 import { DEFAULT_TASK_TIME_MS } from '../src/constants.js'
 import type { Database, RootDatabase } from 'lmdb'
 import type { Logger, PeerId } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
 import type { DID, Signer } from '../src/auth/types.js'
 import type { IpvmNode } from '../src/net/node.js'
 import type { Blocks } from '../src/store/interface.js'
@@ -84,6 +84,8 @@ export type VerifierEvent =
 
 interface PendingCheck {
   receipt: Uint8Array
+  /** The blocks that came with it (kept: a restarted verifier may have lost them from a memory store). */
+  blocks: Array<{ cid: string, bytes: Uint8Array }>
   scheduler: string
   at: number
 }
@@ -183,7 +185,6 @@ export class Verifier {
     const sampled = this.init.sampler.chooses(receipt)
     this.emit({ type: 'received', receipt: key, sampled })
     if (!sampled || this.checks.get(key) !== undefined || this.pending.get(key) !== undefined) return { received: true }
-    this.stats.sampled++
     if (this.queue.length >= (this.init.maxQueue ?? 10_000)) {
       this.stats.dropped++
       this.log('queue full: receipt %s chosen but not checked', key)
@@ -191,7 +192,9 @@ export class Verifier {
     }
     for (const block of carried) await this.init.blocks.put(block.cid, block.bytes)
     await this.init.blocks.put(receipt, value.receipt)
-    await this.pending.put(key, { receipt: value.receipt, scheduler: from.toString(), at: Date.now() })
+    // Durable before it counts: a crash from here on leaves the check to the next start.
+    await this.pending.put(key, { receipt: value.receipt, blocks: carried.map(block => ({ cid: block.cid.toString(), bytes: block.bytes })), scheduler: from.toString(), at: Date.now() })
+    this.stats.sampled++
     this.enqueue(key)
     return { received: true }
   }
@@ -243,6 +246,10 @@ export class Verifier {
     if (pending === undefined) return
     const started = performance.now()
     const signal = this.controller.signal
+    for (const block of pending.blocks ?? []) {
+      const cid = CID.parse(block.cid)
+      if (!await this.init.blocks.has(cid)) await this.init.blocks.put(cid, block.bytes)
+    }
     const result = await recheck(pending.receipt, this.init.blocks, this.init.executor, { signal })
     if (this.stopped) return // left pending: taken up at the next start
     const ms = performance.now() - started
@@ -324,4 +331,3 @@ export class Verifier {
   }
 }
 
-export type { CID }

@@ -148,6 +148,13 @@ export async function recheck (input: Block<Receipt> | Uint8Array, blocks: Pick<
   if (claim.fuel === null) {
     return { status: 'uncheckable', claim, error: new UncheckableReceiptError('Nondeterministic', `receipt ${claim.receipt.cid} reports no fuel: it did not end deterministically (refused, timed out or crashed), so there is nothing to compare`) }
   }
+  // The module's root now: the executor checks that it is present before reading it (a network store fetches it here).
+  try {
+    await need(blocks, claim.task.module, 'module', options)
+  } catch (err) {
+    if (err instanceof UncheckableReceiptError) return { status: 'uncheckable', claim, error: err }
+    throw err
+  }
   const rerun = await executor.execute(claim.task, options)
   if (rerun.fuel === null) {
     const error = 'error' in rerun.out ? `${rerun.out.error.name}: ${rerun.out.error.message}` : 'no fuel reported'

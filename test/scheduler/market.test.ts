@@ -18,6 +18,7 @@ import { DEFAULT_BID_PRICE, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE, DEFAULT_TASK
 import { instructionCid } from '../../src/model/instruction.js'
 import { getSignedRecord } from '../../src/net/records.js'
 import { MATH_WAT, task, tempDir, wat, workflowFile } from '../helpers.js'
+import { conserved, devnet, marketFixtures, submit } from './devnet-helpers.js'
 import { loopbackNetwork, loopbackNode } from '../net/helpers.js'
 import type { TestContext } from 'node:test'
 import type { Devnet } from '../../src/devnet.js'
@@ -26,38 +27,7 @@ import type { Ledger } from '../../scheduler/ledger.js'
 import type { SubmitOptions } from '../../src/requester.js'
 import type { SchedulerEvent } from '../../scheduler/scheduler.js'
 
-const math = await wat(MATH_WAT)
-const module = cidOf(math, codecs.raw)
-const requesterId = await identityFromSeed(new Uint8Array(32).fill(70))
-const within = (ms: number): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(ms) })
-
-async function devnet (t: TestContext, init: Parameters<typeof startDevnet>[0] = {}, fund = true): Promise<Devnet> {
-  const net = await startDevnet(init)
-  t.after(async () => { await net.stop() })
-  if (fund) await net.fund(requesterId.did, 1_000_000)
-  return net
-}
-
-/** Submits `tasks` from a requester node holding the math module. */
-async function submit (t: TestContext, net: Devnet, tasks: unknown[], options: Partial<SubmitOptions> = {}): ReturnType<Requester['submit']> {
-  const node = await loopbackNode(t, 70, { privateKey: requesterId.privateKey, bootstrap: [net.address.toString()] })
-  await node.start()
-  const repo = memoryRepo()
-  await repo.blocks.put(module, math)
-  const client = new Requester({ node, repo, signer: requesterId.signer })
-  await client.start()
-  t.after(async () => { await client.stop() })
-  return await client.submit(workflowFile(tasks), 'flow.json', { scheduler: net.scheduler.node.peerId, ...within(30_000), ...options })
-}
-
-/** The ledger's invariant, and no escrow left open: checked after every scenario (once queued settlements are done). */
-async function conserved (net: Devnet): Promise<void> {
-  await net.scheduler.role.market?.settled()
-  const ledger: Ledger = net.scheduler.role.ledger
-  const audit = ledger.audit()
-  assert.equal(audit.available + audit.staked + audit.held, audit.deposited)
-  assert.deepEqual(ledger.heldEscrows(), [])
-}
+const { math, module, requesterId, within } = await marketFixtures()
 
 test('the cheapest executor wins; the requester pays fuel × price, the executor earns it, and credits are conserved', async t => {
   const net = await devnet(t, { executors: 3, bidPolicies: [{ price: 5 }, { price: 2 }, { price: 3 }], market: { challengeWindowMs: 0, announceInDht: 'always' } })

@@ -186,6 +186,8 @@ interface TaskStateView {
   receipt?: string
   error?: { name: string, message: string }
   market?: { executor: string, price: number, cost: number }
+  /** Where the executor's receipt stands: unchecked, attested, final, fraudulent. */
+  verification?: string
 }
 
 export const status: Command = {
@@ -196,7 +198,10 @@ export const status: Command = {
 Shows what a scheduler knows of a workflow: each task's state (pending,
 waiting, running, done, failed), why a waiting task has no executor yet (e.g.
 "no executor bid under price 10", "no executor has capacity"), who runs or
-ran it, and the price and cost of tasks awarded in the market. WORKFLOW is the
+ran it, the price and cost of tasks awarded in the market, and where each
+executor receipt stands in verification: unchecked, attested (by a verifier
+you did not name), final (a trusted attestation, or the challenge window
+passed) or fraudulent (a proven fraud: the task runs again). WORKFLOW is the
 workflow file (its id is the file's CID) or that id.
 
 Options:
@@ -239,9 +244,10 @@ Example:
             ? `${task.error?.name ?? 'error'}: ${task.error?.message ?? ''}`.slice(0, 80)
             : task.market !== undefined ? `by ${task.market.executor}` : ''
       const state = task.state === 'done' ? s.green('done') : task.state === 'failed' ? s.red('failed') : task.state === 'waiting' ? s.yellow('waiting') : task.state
-      return [String(index), state, detail, task.market === undefined ? '' : String(task.market.price), task.market === undefined ? '' : String(task.market.cost)]
+      const verified = task.verification === 'fraudulent' ? s.red('fraudulent') : task.verification === 'final' ? s.green('final') : task.verification ?? ''
+      return [String(index), state, detail, task.market === undefined ? '' : String(task.market.price), task.market === undefined ? '' : String(task.market.cost), verified]
     })
-    context.stdout.write(table(['#', 'state', 'detail', 'price', 'cost'], rows, new Set([0, 3, 4])))
+    context.stdout.write(table(['#', 'state', 'detail', 'price', 'cost', 'verification'], rows, new Set([0, 3, 4])))
     const spent = view.tasks.reduce((sum, task) => sum + (task.market?.cost ?? 0), 0)
     context.stdout.write(`\nworkflow ${view.id}: ${view.running ? 'running' : view.ok ? 'finished, every task ok' : 'stopped'}; cost ${spent.toLocaleString('en-US')} credits, ${view.committed.toLocaleString('en-US')} committed\n`)
     return 0

@@ -132,10 +132,15 @@ Example:
     const bootstrap = parseAddresses(values.bootstrap, 'bootstrap', true)
     const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
     const maxTasks = integerFlag(values['max-tasks'], 'max-tasks', 1, 4096, 32)
-    const executorFlags = ['max-tasks', 'price', 'min-price', 'refuse-module', 'dishonest-cheat-rate']
-    const schedulerFlags = ['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet', 'announce', 'trust-verifier']
-    const misplaced = [...(role !== 'executor' ? executorFlags : []), ...(role !== 'scheduler' ? schedulerFlags : []), ...(role === 'scheduler' ? ['workers'] : []), ...(role === 'executor' ? ['sample-rate'] : [])].find(flag => values[flag] !== undefined)
-    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is not for ${role}s`)
+    // Which roles take each role-specific flag.
+    const accepts: Record<string, Role[]> = {
+      ...Object.fromEntries(['max-tasks', 'price', 'min-price', 'refuse-module', 'dishonest-cheat-rate'].map(flag => [flag, ['executor']])),
+      ...Object.fromEntries(['open', 'max-price', 'min-stake', 'bid-window', 'challenge-window', 'faucet', 'announce', 'trust-verifier'].map(flag => [flag, ['scheduler']])),
+      workers: ['executor', 'verifier'],
+      'sample-rate': ['scheduler', 'verifier']
+    }
+    const misplaced = Object.keys(accepts).find(flag => values[flag] !== undefined && !(accepts[flag] as Role[]).includes(role))
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for ${(accepts[misplaced] as Role[]).map(r => `${r}s`).join(' and ')}`)
     const sampleRate = values['sample-rate'] === undefined ? undefined : rateFlag(values['sample-rate'] as string, 'sample-rate')
     const cheatRate = values['dishonest-cheat-rate'] === undefined ? undefined : rateFlag(values['dishonest-cheat-rate'] as string, 'dishonest-cheat-rate')
     const trusted = ((values['trust-verifier'] ?? []) as string[]).map(did => {

@@ -19,7 +19,7 @@ import { UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
 import { ProgressLine } from '../output.js'
-import { integerFlag } from '../network.js'
+import { integerFlag, rateFlag } from '../network.js'
 import { progressRenderer, printReport, jsonReport } from '../report.js'
 import { readWorkflowFile } from '../workflow-file.js'
 import type { DID } from '../../auth/types.js'
@@ -36,7 +36,7 @@ export const run: Command = {
   help: `Usage: ipvm run [options] WORKFLOW
 
 Runs a workflow file (Homestar's format: {"tasks": [{run, meta, prf}, …]}) on
-an embedded devnet: one scheduler, --executors executor nodes and a verifier,
+an embedded devnet: one scheduler, --executors executor nodes and verifiers,
 each a libp2p node on 127.0.0.1 inside this process, talking the same
 protocols as separate machines. Tasks whose awaited results are ready run in
 parallel on different executors; every task ends with a receipt signed by the
@@ -55,6 +55,9 @@ allow gets an error receipt naming why (e.g. CaveatExceeded) and is not run.
 
 Options:
   --executors N executor nodes in the devnet (default 3)
+  --verifiers N verifier nodes in the devnet (default 1; 0 for none)
+  --sample-rate P  share of receipts each verifier re-runs (default 0.05); the
+                run waits for their checks and reports how they ended
   --workers N   worker threads per executor (default 1); with --local, worker
                 threads (default: the number of CPUs, at most 4)
   --local       no network: run the tasks in this process's worker pool
@@ -69,14 +72,17 @@ workflow file is invalid or the command is misused, 130 when interrupted.
 Example:
   ipvm add examples/build/arith.wasm
   ipvm run examples/workflows/arith.json`,
-  options: { ...commonOptions, executors: { type: 'string' }, workers: { type: 'string' }, local: { type: 'boolean' }, force: { type: 'boolean' }, proof: { type: 'string', multiple: true } },
+  options: { ...commonOptions, executors: { type: 'string' }, verifiers: { type: 'string' }, 'sample-rate': { type: 'string' }, workers: { type: 'string' }, local: { type: 'boolean' }, force: { type: 'boolean' }, proof: { type: 'string', multiple: true } },
   async run (context) {
     const { values, positionals, env, signal } = context
     if (positionals.length !== 1) throw new UsageError('ipvm run needs exactly one WORKFLOW file')
     const file = positionals[0] as string
     const workers = values.workers === undefined ? undefined : integerFlag(values.workers, 'workers', 1, 64, 1)
     const executors = integerFlag(values.executors, 'executors', 1, 16, 3)
-    if (values.local === true && values.executors !== undefined) throw new UsageError('--executors is for the devnet; --local runs without one')
+    const verifiers = integerFlag(values.verifiers, 'verifiers', 0, 16, 1)
+    const sampleRate = values['sample-rate'] === undefined ? undefined : rateFlag(values['sample-rate'] as string, 'sample-rate')
+    const devnetFlag = ['executors', 'verifiers', 'sample-rate'].find(flag => values[flag] !== undefined)
+    if (values.local === true && devnetFlag !== undefined) throw new UsageError(`--${devnetFlag} is for the devnet; --local runs without one`)
     const bytes = await readWorkflowFile(file)
     const proofs = await Promise.all(((values.proof ?? []) as string[]).map(readProof))
     const home = repoPath(values.repo as string | undefined, env)
@@ -84,16 +90,22 @@ Example:
     const repo = openLmdbRepo({ path: home })
     const progress = values.json === true ? undefined : new ProgressLine(context.stderr)
     let report: WorkflowReport
+    let verification: VerificationSummary | undefined
     try {
       const force = values.force === true
       const run = { home, bytes, file, repo, identity, proofs, force, signal, ...(workers !== undefined ? { workers } : {}), ...(progress !== undefined ? { progress } : {}) }
-      report = values.local === true ? await runLocally(run) : await runOnDevnet({ ...run, executors })
+      report = values.local === true ? await runLocally(run) : await runOnDevnet({ ...run, executors, verifiers, ...(sampleRate !== undefined ? { sampleRate } : {}), onVerification: summary => { verification = summary } })
     } finally {
       progress?.clear()
       await repo.close()
     }
-    if (values.json === true) context.stdout.write(toDagJson(jsonReport(report)) + '\n')
-    else printReport(report, context)
+    if (values.json === true) context.stdout.write(toDagJson({ ...jsonReport(report), ...(verification !== undefined ? { verification } : {}) }) + '\n')
+    else {
+      printReport(report, context)
+      if (verification !== undefined && verification.checked > 0) {
+        context.stdout.write(`verification: ${verification.checked} receipt${verification.checked === 1 ? '' : 's'} re-run by ${verification.verifiers} verifier${verification.verifiers === 1 ? '' : 's'}: ${verification.attested} attested, ${verification.frauds} fraud${verification.frauds === 1 ? '' : 's'} proven${verification.uncheckable > 0 ? `, ${verification.uncheckable} not comparable` : ''}\n`)
+      }
+    }
     if (signal.aborted) return 130
     return report.ok ? 0 : 1
   }
@@ -110,7 +122,12 @@ interface RunInit {
   workers?: number
   signal: AbortSignal
   progress?: ProgressLine
+  /** How the devnet verifiers' checks of the run ended. */
+  onVerification?: (summary: VerificationSummary) => void
 }
+
+/** What the devnet's verifiers did with a run's receipts. */
+interface VerificationSummary { verifiers: number, checked: number, attested: number, frauds: number, uncheckable: number }
 
 /** The workflow in this process's worker pool. */
 async function runLocally (init: RunInit): Promise<WorkflowReport> {
@@ -140,15 +157,17 @@ async function runLocally (init: RunInit): Promise<WorkflowReport> {
 }
 
 /** The workflow through an embedded devnet, submitted by this node as any requester would. */
-async function runOnDevnet (init: RunInit & { executors: number }): Promise<WorkflowReport> {
+async function runOnDevnet (init: RunInit & { executors: number, verifiers: number, sampleRate?: number }): Promise<WorkflowReport> {
   const { repo, identity, progress } = init
   if (!init.force) {
     const recorded = await recordedWorkflowReport(repo, init.bytes, init.file)
     if (recorded !== undefined) return recorded
   }
-  progress?.update(`starting the devnet: a scheduler, ${init.executors} executor${init.executors === 1 ? '' : 's'} and a verifier on 127.0.0.1…`, true)
+  progress?.update(`starting the devnet: a scheduler, ${init.executors} executor${init.executors === 1 ? '' : 's'} and ${init.verifiers} verifier${init.verifiers === 1 ? '' : 's'} on 127.0.0.1…`, true)
   const devnet = await startDevnet({
     executors: init.executors,
+    verifiers: init.verifiers,
+    ...(init.sampleRate !== undefined ? { sampleRate: init.sampleRate } : {}),
     threads: init.workers ?? 1,
     // The scheduler answers from this store's receipts (the memo), unless told to run everything.
     repo: init.force ? memoryRepo() : repo
@@ -173,6 +192,14 @@ async function runOnDevnet (init: RunInit & { executors: number }): Promise<Work
         ...(render !== undefined ? { onEvent: (event: ProgressEvent) => { render(event) } } : {})
       })
       await recordWorkflowReport(repo, init.bytes, report)
+      if (init.verifiers > 0) {
+        // The verifiers' checks of this run's receipts (bounded: a run does not wait on a stuck check).
+        progress?.update('waiting for the verifiers\' checks…', true)
+        await Promise.race([devnet.verified(), new Promise(resolve => setTimeout(resolve, 30_000).unref())])
+        const totals = devnet.verifiers.map(v => v.role.verifier.stats)
+        const sum = (key: 'sampled' | 'attested' | 'frauds' | 'uncheckable'): number => totals.reduce((n, stats) => n + stats[key], 0)
+        init.onVerification?.({ verifiers: totals.length, checked: sum('sampled'), attested: sum('attested'), frauds: sum('frauds'), uncheckable: sum('uncheckable') })
+      }
       return report
     } finally {
       await requester.stop()
