@@ -18,7 +18,9 @@
  *    at the bid's price is taken from the payer into escrow — refused when the
  *    payer lacks the credits (`InsufficientFunds`), when the workflow's budget
  *    would be exceeded (`BudgetExceeded`), or when the executor's stake is
- *    below `minStake` (then the next bid is tried). The award is the
+ *    below the award's collateral, `max(minStake, escrow × (1 − p) / p)`
+ *    (`collateralFor`: cheating must not pay at check rate p; then the next
+ *    bid is tried). The award is the
  *    `/ipvm/execute` request: a delegation narrowed to the task's module,
  *    fuel, price (`maxPrice`) and escrow (`maxSpend`), citing the bid.
  * 4. **Outcome.** A verified receipt charges the escrow by the fuel actually

@@ -17,11 +17,11 @@ import { verify } from './commands/verify.js'
 import { node } from './commands/node.js'
 import { submit } from './commands/submit.js'
 import { devnet } from './commands/devnet.js'
-import { balance, deposit, executors, status } from './commands/market.js'
+import { balance, deposit, executors, verifiers, status } from './commands/market.js'
 import type { Command } from './command.js'
 import type { Output } from './output.js'
 
-const commands: Command[] = [run, add, receipt, submit, status, node, devnet, deposit, balance, executors, id, delegate, revoke, verifyReceiptCommand, verify]
+const commands: Command[] = [run, add, receipt, submit, status, node, devnet, deposit, balance, executors, verifiers, id, delegate, revoke, verifyReceiptCommand, verify]
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

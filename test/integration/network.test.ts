@@ -31,12 +31,16 @@ const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
 /** A scheduler that runs a faucet (test networks pay with credits it creates on request) and settles each receipt at once. */
 const SCHEDULER = ['--faucet', '1000000000', '--challenge-window', '0']
 
-/** Stakes each executor at `scheduler` with `ipvm deposit --stake`, as their operators would. */
+/**
+ * Stakes each executor at `scheduler` with `ipvm deposit --stake`, as their
+ * operators would: enough collateral for these tasks at the default check
+ * rate (escrow × 19; the tasks' escrows are at most 100,000 credits).
+ */
 async function stake (t: TestContext, scheduler: NodeProcess, executors: NodeProcess[]): Promise<void> {
   const home = await tempDir(t)
   await Promise.all(executors.map(async executor => {
     const did = (await executor.waitFor(event => event.event === 'started', 1_000)).did as string
-    const done = await ipvm(t, ['deposit', '10000', '--stake', '--to', did, '--scheduler', scheduler.address], home)
+    const done = await ipvm(t, ['deposit', '2000000', '--stake', '--to', did, '--scheduler', scheduler.address], home)
     assert.equal(done.code, 0, done.stderr)
   }))
 }

@@ -20,6 +20,7 @@ import type { Command, CommandContext } from '../command.js'
 import type { MarketRequest } from '../../net/protocols/market.js'
 import type { DID } from '../../auth/types.js'
 import type { LoadedIdentity } from '../../auth/identity.js'
+import type { VerifierRecord } from '../../../scheduler/verification.js'
 import type { ExecutorRecord } from '../../../scheduler/reputation.js'
 
 /** The scheduler could not be reached. */
@@ -175,6 +176,46 @@ ${commonHelp}`,
     }
     const rows = list.map(e => [e.did, e.reputation.toFixed(2), String(e.completed), String(e.failed), String(e.timedOut), String(e.fraudulent), String(e.bids), String(e.awards), e.lastPrice === undefined ? '—' : String(e.lastPrice), e.staked.toLocaleString('en-US')])
     context.stdout.write(table(['executor', 'reputation', 'completed', 'failed', 'timed out', 'fraud', 'bids', 'awards', 'price', 'stake'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])))
+    return 0
+  }
+}
+
+/** What the scheduler's `verifiers` answer holds per verifier. */
+type VerifierView = VerifierRecord & { reputation: number, staked: number }
+
+export const verifiers: Command = {
+  name: 'verifiers',
+  summary: 'list the verifiers a scheduler has heard from, with reputation and stake',
+  help: `Usage: ipvm verifiers --scheduler ADDR
+
+Lists the verifiers that sent the scheduler attestations or fraud proofs:
+receipts attested, frauds proven, false accusations (fraud proofs the
+scheduler's own re-run refuted), false attestations (outcomes attested that a
+proven fraud showed wrong), their reputation and their stake. Best
+reputation first.
+
+Reputation = (attested + proven + 1) / (attested + proven + 10·(false
+accusations + false attestations) + 2): 0.5 for a newcomer.
+
+Options:
+${schedulerHelp}
+${commonHelp}`,
+  options: { ...commonOptions, scheduler: { type: 'string' } },
+  async run (context) {
+    if (context.positionals.length > 0) throw new UsageError('ipvm verifiers takes no arguments')
+    const answer = await ask(context, async () => ({ verifiers: {} }))
+    const list = (answer as { verifiers?: VerifierView[] } | null)?.verifiers
+    if (!Array.isArray(list)) throw new IpvmError('the scheduler\'s answer is not a list of verifiers')
+    if (context.values.json === true) {
+      context.stdout.write(JSON.stringify(list, null, 2) + '\n')
+      return 0
+    }
+    if (list.length === 0) {
+      context.stdout.write('no verifier has attested or challenged this scheduler\'s receipts yet\n')
+      return 0
+    }
+    const rows = list.map(v => [v.did, v.reputation.toFixed(2), String(v.attested), String(v.proven), String(v.falseAccusations), String(v.falseAttestations), v.staked.toLocaleString('en-US')])
+    context.stdout.write(table(['verifier', 'reputation', 'attested', 'frauds proven', 'false accusations', 'false attestations', 'stake'], rows, new Set([1, 2, 3, 4, 5, 6])))
     return 0
   }
 }
