@@ -45,6 +45,7 @@ import {
   DEFAULT_AWARD_TIMEOUT_MS, DEFAULT_BID_WINDOW_MS, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_MAX_BIDDERS, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE, DEFAULT_TASK_FUEL
 } from '../src/constants.js'
 import { collateralFor } from './verification.js'
+import { checkSampleRate } from '../src/verify/sampling.js'
 import { InsufficientStakeError } from './ledger.js'
 import type { CID } from 'multiformats/cid'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -227,8 +228,7 @@ export class Market {
     this.bidWindowMs = init.bidWindowMs ?? DEFAULT_BID_WINDOW_MS
     this.minStake = init.minStake ?? DEFAULT_MIN_STAKE
     this.challengeWindowMs = init.challengeWindowMs ?? DEFAULT_CHALLENGE_WINDOW_MS
-    this.sampleRate = init.sampleRate ?? DEFAULT_SAMPLE_RATE
-    if (!(this.sampleRate >= 0 && this.sampleRate <= 1)) throw new RangeError(`sampleRate must be from 0 to 1, got ${this.sampleRate}`)
+    this.sampleRate = checkSampleRate(init.sampleRate ?? DEFAULT_SAMPLE_RATE)
     for (const [name, value] of Object.entries({ bidWindowMs: this.bidWindowMs, minStake: this.minStake, challengeWindowMs: this.challengeWindowMs })) {
       if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`)
     }

@@ -36,6 +36,7 @@ import { findPeersByRole } from '../src/net/discovery.js'
 import { marketRequest, MAX_VERIFICATION_MESSAGE_BYTES, parseCarriedBlocks } from '../src/net/protocols/market.js'
 import { peerDid } from '../src/executor/remote.js'
 import { openAttestation } from '../src/verify/attestation.js'
+import { checkSampleRate } from '../src/verify/sampling.js'
 import { decodeFraudProof, judgeFraudProof, mapBlocks } from '../src/verify/fraud-proof.js'
 import { DEFAULT_BOUNTY_SHARE, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE } from '../src/constants.js'
 import type { Database, RootDatabase } from 'lmdb'
@@ -222,11 +223,10 @@ export class Verification {
     this.init = init
     this.log = init.node.libp2p.logger.forComponent('ipvm:scheduler:verification')
     this.challengeWindowMs = init.challengeWindowMs ?? DEFAULT_CHALLENGE_WINDOW_MS
-    this.sampleRate = init.sampleRate ?? DEFAULT_SAMPLE_RATE
+    this.sampleRate = checkSampleRate(init.sampleRate ?? DEFAULT_SAMPLE_RATE)
     this.minStake = init.minStake ?? DEFAULT_MIN_STAKE
     this.minVerifierStake = init.minVerifierStake ?? DEFAULT_MIN_STAKE
     this.bountyShare = init.bountyShare ?? DEFAULT_BOUNTY_SHARE
-    if (!(this.sampleRate >= 0 && this.sampleRate <= 1)) throw new RangeError(`sampleRate must be from 0 to 1, got ${this.sampleRate}`)
     if (!(this.bountyShare >= 0 && this.bountyShare <= 1)) throw new RangeError(`bountyShare must be from 0 to 1, got ${this.bountyShare}`)
   }
 

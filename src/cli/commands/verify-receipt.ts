@@ -32,6 +32,16 @@ export interface Loaded { bytes: Uint8Array, blocks: Map<string, Uint8Array>, so
  * kept, each checked against its CID), DAG-JSON text, else DAG-CBOR bytes.
  * Throws `InputError` (unreadable, `MalformedReceipt: …`).
  */
+/** A command's RECEIPT argument: `undefined` for a file, the CID otherwise (`UsageError` when it is neither). */
+export async function targetCid (target: string): Promise<CID | undefined> {
+  if (await stat(target).then(info => info.isFile(), () => false)) return undefined
+  try {
+    return CID.parse(target)
+  } catch {
+    throw new UsageError(`"${target}" is neither a file nor a CID`)
+  }
+}
+
 export async function loadFile (path: string): Promise<Loaded> {
   let bytes: Uint8Array
   try {
@@ -155,15 +165,7 @@ Example:
     const now = values.at === undefined ? undefined : parseWhen(values.at as string, Math.floor(Date.now() / 1000), 'at')
     const home = repoPath(values.repo as string | undefined, env)
 
-    const isFile = await stat(target).then(info => info.isFile(), () => false)
-    let cid: CID | undefined
-    if (!isFile) {
-      try {
-        cid = CID.parse(target)
-      } catch {
-        throw new UsageError(`"${target}" is neither a file nor a CID`)
-      }
-    }
+    const cid = await targetCid(target)
     // The node's store and revocations, when this node has them (verification never creates a store).
     const repo = cid !== undefined || existsSync(join(home, 'store.lmdb')) ? openLmdbRepo({ path: home }) : undefined
     const revocations: RevocationStore | undefined = existsSync(revocationsPath(home)) ? openRevocationStore({ path: revocationsPath(home) }) : undefined

@@ -4,9 +4,8 @@
  * judge a fraud proof offline.
  */
 import { existsSync } from 'node:fs'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { CID } from 'multiformats/cid'
 import { LocalExecutor } from '../../executor/local.js'
 import { loadOrCreateIdentity } from '../../auth/identity.js'
 import { openLmdbRepo } from '../../store/lmdb-repo.js'
@@ -15,7 +14,7 @@ import { FraudProofError, fraudProofCar, judgeFraudProof, makeFraudProof, mapBlo
 import { InputError, UsageError } from '../../errors.js'
 import { repoPath } from '../config.js'
 import { commonOptions, commonHelp } from '../command.js'
-import { loadFile, loadStored } from './verify-receipt.js'
+import { loadFile, loadStored, targetCid } from './verify-receipt.js'
 import type { Command, CommandContext } from '../command.js'
 import type { Blocks, Repo } from '../../store/interface.js'
 import type { Verdict } from '../../verify/fraud-proof.js'
@@ -45,15 +44,7 @@ function fail ({ values, stdout, stderr }: CommandContext, name: string, message
 
 async function verifyReceipt (context: CommandContext, target: string, home: string): Promise<number> {
   const { values, stdout, signal } = context
-  const isFile = await stat(target).then(info => info.isFile(), () => false)
-  let cid: CID | undefined
-  if (!isFile) {
-    try {
-      cid = CID.parse(target)
-    } catch {
-      throw new UsageError(`"${target}" is neither a file nor a CID`)
-    }
-  }
+  const cid = await targetCid(target)
   const repo = openRepo(home, cid !== undefined)
   try {
     const loaded: Loaded = cid !== undefined ? await loadStored(repo, cid, home) : await loadFile(target)
