@@ -11,6 +11,7 @@
  * between the two leaves the task `running` with its receipt stored; the memo
  * answers it on resume without running it again.
  */
+import { setMaxListeners } from 'node:events'
 import { TaskError } from '../src/errors.js'
 import { cidOf, codecs, decodeBlock } from '../src/model/block.js'
 import { invocationBlock, receiptBlock, receiptValue } from '../src/model/receipt.js'
@@ -127,6 +128,8 @@ export class Scheduler {
   async start (): Promise<string[]> {
     if (this.state !== undefined) return []
     this.controller = new AbortController()
+    // Every task in flight listens on it (its market round, its executor discovery): bounded by the concurrency.
+    setMaxListeners(4 * this.concurrency + 16, this.controller.signal)
     this.state = SchedulerState.open(this.init.dir)
     const resumed = this.state.unfinished().map(record => record.id)
     for (const id of resumed) {
