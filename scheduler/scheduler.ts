@@ -367,7 +367,6 @@ export class Scheduler {
   /** Runs one task and records its outcome: receipt in the Repo first, then the state. */
   private async runTask (id: string, task: PlannedTask, tasks: PlannedTask[], outcomes: Array<Outcome | undefined>, states: TaskState[], proofs: Delegation[], terms: Omit<MarketTerms, 'index'>): Promise<void> {
     const state = this.requireState()
-    const func = String(task.instruction.input.func)
     const signal = this.controller.signal
     let result: ExecutionResult
     let authorized: AuthorizedInvocation | undefined

@@ -1,8 +1,6 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startDevnet } from '../../src/devnet.js'
-import { Requester } from '../../src/requester.js'
 import { identityFromSeed } from '../../src/auth/identity.js'
 import { memoryRepo } from '../../src/store/memory-repo.js'
 import { cidOf, codecs } from '../../src/model/block.js'
@@ -17,17 +15,13 @@ import { collateralFor } from '../../scheduler/verification.js'
 import { DEFAULT_BID_PRICE, DEFAULT_MIN_STAKE, DEFAULT_SAMPLE_RATE, DEFAULT_TASK_FUEL } from '../../src/constants.js'
 import { instructionCid } from '../../src/model/instruction.js'
 import { getSignedRecord } from '../../src/net/records.js'
-import { MATH_WAT, task, tempDir, wat, workflowFile } from '../helpers.js'
+import { task, tempDir, workflowFile } from '../helpers.js'
 import { conserved, devnet, marketFixtures, submit } from './devnet-helpers.js'
-import { loopbackNetwork, loopbackNode } from '../net/helpers.js'
-import type { TestContext } from 'node:test'
-import type { Devnet } from '../../src/devnet.js'
+import { loopbackNetwork } from '../net/helpers.js'
 import type { Instruction } from '../../src/model/types.js'
-import type { Ledger } from '../../scheduler/ledger.js'
-import type { SubmitOptions } from '../../src/requester.js'
 import type { SchedulerEvent } from '../../scheduler/scheduler.js'
 
-const { math, module, requesterId, within } = await marketFixtures()
+const { module, requesterId, within } = await marketFixtures()
 
 test('the cheapest executor wins; the requester pays fuel × price, the executor earns it, and credits are conserved', async t => {
   const net = await devnet(t, { executors: 3, bidPolicies: [{ price: 5 }, { price: 2 }, { price: 3 }], market: { challengeWindowMs: 0, announceInDht: 'always' } })
