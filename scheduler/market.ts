@@ -339,7 +339,9 @@ export class Market {
         round.bids.push({ cid: opened.cid, bid, peer, score: 0 })
       } catch (err) {
         const error = err as Error
-        const reason = window.aborted && !signal.aborted && !(err instanceof BidRefusal) ? `BidTooLate: no answer before the deadline (${this.bidWindowMs} ms)` : `${error.name}: ${error.message}`
+        // The request's own timeout (the window + 1 ms) may fire before the window's timer: both mean no answer in time.
+        const late = (window.aborted || Date.now() >= deadline || error.name === 'MessageTimeoutError') && !signal.aborted && !(err instanceof BidRefusal)
+        const reason = late ? `BidTooLate: no answer before the deadline (${this.bidWindowMs} ms)` : `${error.name}: ${error.message}`
         round.refused.push({ peer: name, reason })
         this.log('bid from %p on %s refused: %s', peer, task.instructionCid, reason)
       }
