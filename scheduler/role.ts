@@ -6,7 +6,7 @@
  * `balance`, `executors` and `status`, and `deposit` when it runs a faucet.
  */
 import { BlockExchange } from '../src/net/protocols/blocks.js'
-import { advertiseRoleWhenRouted } from '../src/net/discovery.js'
+import { startRole } from '../src/net/discovery.js'
 import { RemoteExecutor } from '../src/executor/remote.js'
 import { Scheduler } from './scheduler.js'
 import { SubmitService } from './submit-service.js'
@@ -221,35 +221,30 @@ export async function startSchedulerRole (init: SchedulerRoleInit): Promise<Sche
       }
     }
   })
-  let stopped = false
-  const advertising = new AbortController()
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
-    advertising.abort(new Error('the role is stopping'))
-    await marketService.stop()
-    await service.stop()
-    await executor.stop()
-    await scheduler?.stop()
-    await market?.stop()
-    await verification?.close()
-    await judge.stop()
-    await exchange.stop()
-    await reputation.close()
-    await ledger.close()
-  }
-  let resumed: string[]
-  try {
-    await exchange.start()
-    await market?.start()
-    resumed = await (scheduler as Scheduler).start()
-    await service.start()
-    await marketService.start()
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'scheduler', advertising.signal)
-  advertised.catch(() => {})
+  let resumed: string[] = []
+  const { advertised, stop } = await startRole({
+    node,
+    role: 'scheduler',
+    ...(init.advertise !== undefined ? { advertise: init.advertise } : {}),
+    start: async () => {
+      await exchange.start()
+      await market?.start()
+      resumed = await (scheduler as Scheduler).start()
+      await service.start()
+      await marketService.start()
+    },
+    stop: async () => {
+      await marketService.stop()
+      await service.stop()
+      await executor.stop()
+      await scheduler?.stop()
+      await market?.stop()
+      await verification?.close()
+      await judge.stop()
+      await exchange.stop()
+      await reputation.close()
+      await ledger.close()
+    }
+  })
   return { scheduler: scheduler as Scheduler, repo, service, executor, exchange, ledger, market, marketService, verification, resumed, advertised, stop }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { BlockExchange } from '../src/net/protocols/blocks.js'
 import { NetworkBlocks } from '../src/net/network-blocks.js'
 import { MarketService, MAX_VERIFICATION_MESSAGE_BYTES } from '../src/net/protocols/market.js'
-import { advertiseRoleWhenRouted } from '../src/net/discovery.js'
+import { startRole } from '../src/net/discovery.js'
 import { LocalExecutor } from '../src/executor/local.js'
 import { Sampler, loadSamplingSecret } from '../src/verify/sampling.js'
 import { DEFAULT_SAMPLE_RATE } from '../src/constants.js'
@@ -82,26 +82,21 @@ export async function startVerifierRole (init: VerifierRoleInit): Promise<Verifi
     maxRequestBytes: MAX_VERIFICATION_MESSAGE_BYTES,
     handlers: { check: async (body, remote) => await verifier.receive(body, remote) }
   })
-  let stopped = false
-  const advertising = new AbortController()
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
-    advertising.abort(new Error('the role is stopping'))
-    await market.stop()
-    await verifier.stop()
-    await executor.stop()
-    await exchange.stop()
-  }
-  try {
-    await exchange.start()
-    await market.start()
-    await verifier.start()
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'verifier', advertising.signal)
-  advertised.catch(() => {})
+  const { advertised, stop } = await startRole({
+    node,
+    role: 'verifier',
+    ...(init.advertise !== undefined ? { advertise: init.advertise } : {}),
+    start: async () => {
+      await exchange.start()
+      await market.start()
+      await verifier.start()
+    },
+    stop: async () => {
+      await market.stop()
+      await verifier.stop()
+      await executor.stop()
+      await exchange.stop()
+    }
+  })
   return { verifier, exchange, blocks, executor, advertised, stop }
 }

@@ -9,7 +9,7 @@
 import { BlockExchange } from '../net/protocols/blocks.js'
 import { NetworkBlocks } from '../net/network-blocks.js'
 import { ExecuteService } from '../net/protocols/execute.js'
-import { advertiseRoleWhenRouted } from '../net/discovery.js'
+import { startRole } from '../net/discovery.js'
 import { LocalExecutor } from './local.js'
 import { DelegationCache } from '../auth/validate.js'
 import { BidPolicy } from './bid-policy.js'
@@ -138,26 +138,21 @@ export async function startExecutorRole (init: ExecutorRoleInit): Promise<Execut
       }
     }
   })
-  let stopped = false
-  const advertising = new AbortController()
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
-    advertising.abort(new Error('the role is stopping'))
-    await market.stop()
-    await service.stop()
-    await executor.stop()
-    await exchange.stop()
-  }
-  try {
-    await exchange.start()
-    await service.start()
-    await market.start()
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(node, 'executor', advertising.signal)
-  advertised.catch(() => {})
+  const { advertised, stop } = await startRole({
+    node,
+    role: 'executor',
+    ...(init.advertise !== undefined ? { advertise: init.advertise } : {}),
+    start: async () => {
+      await exchange.start()
+      await service.start()
+      await market.start()
+    },
+    stop: async () => {
+      await market.stop()
+      await service.stop()
+      await executor.stop()
+      await exchange.stop()
+    }
+  })
   return { executor, service, exchange, blocks, policy, market, advertised, stop, ...(dishonesty !== undefined ? { dishonesty } : {}) }
 }

@@ -146,3 +146,41 @@ function withTimeout (signal: AbortSignal | undefined, ms: number): AbortSignal 
   const timeout = AbortSignal.timeout(ms)
   return signal === undefined ? timeout : AbortSignal.any([signal, timeout])
 }
+
+/** What {@link startRole} needs: how to start a role's services, and how to stop them. */
+export interface RoleLifecycle {
+  node: IpvmNode
+  role: Role
+  /** Announce the role in the DHT once the node has a DHT peer. @default true */
+  advertise?: boolean
+  /** Starts the role's services; on failure, `stop` runs and the error is thrown. */
+  start: () => Promise<void>
+  /** Stops them (called at most once). */
+  stop: () => Promise<void>
+}
+
+/**
+ * Starts a role (executor, scheduler, verifier) the one way every role does:
+ * its services, then its announcement in the DHT as soon as the node is
+ * routed. Returns when it was announced, and an idempotent `stop` that
+ * withdraws the announcement attempt and stops the services.
+ */
+export async function startRole (init: RoleLifecycle): Promise<{ advertised: Promise<void>, stop: () => Promise<void> }> {
+  let stopped = false
+  const advertising = new AbortController()
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    advertising.abort(new Error('the role is stopping'))
+    await init.stop()
+  }
+  try {
+    await init.start()
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  const advertised = init.advertise === false ? Promise.resolve() : advertiseRoleWhenRouted(init.node, init.role, advertising.signal)
+  advertised.catch(() => {})
+  return { advertised, stop }
+}
