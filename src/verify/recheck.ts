@@ -12,7 +12,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { IpvmError } from '../errors.js'
-import { cidOf, codecs, isIpldMap } from '../model/block.js'
+import { isIpldMap } from '../model/block.js'
 import { parseResource } from '../model/instruction.js'
 import { outcomeDigest } from '../model/receipt.js'
 import { findPromises } from '../workflow/promises.js'
@@ -164,7 +164,3 @@ export async function recheck (input: Block<Receipt> | Uint8Array, blocks: Pick<
   return { status: digest.equals(claim.digest) ? 'match' : 'mismatch', claim, digest, rerun }
 }
 
-/** The CID a receipt's bytes have. */
-export function receiptCid (bytes: Uint8Array): CID {
-  return cidOf(bytes, codecs.dagCbor)
-}
